@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// Temporary outputs that a signal must clean up. On SIGINT/SIGTERM/SIGHUP the handler unlinks
+/// them (unlink is async-signal-safe) and re-raises the signal with the default action.
+enum TemporaryFiles {
+    static let slots = 16
+    static let capacity = 4096
+    // Fixed C buffers so the signal handler touches no Swift runtime state.
+    nonisolated(unsafe) static let table: UnsafeMutablePointer<CChar> = {
+        let p = UnsafeMutablePointer<CChar>.allocate(capacity: slots * capacity)
+        p.initialize(repeating: 0, count: slots * capacity)
+        return p
+    }()
+    static let installed = Mutex(false)
+
+    static func register(_ path: String) {
+        installed.withLock { done in
+            if !done {
+                for sig in [SIGINT, SIGTERM, SIGHUP] { signal(sig, cleanupHandler) }
+                done = true
+            }
+            let bytes = Array(path.utf8)
+            guard bytes.count < capacity else { return }
+            for s in 0..<slots where table[s * capacity] == 0 {
+                for (i, b) in bytes.enumerated() { table[s * capacity + i] = CChar(bitPattern: b) }
+                table[s * capacity + bytes.count] = 0
+                return
+            }
+        }
+    }
+
+    static func unregister(_ path: String) {
+        installed.withLock { _ in
+            for s in 0..<slots where table[s * capacity] != 0 && String(cString: table + s * capacity) == path {
+                table[s * capacity] = 0
+            }
+        }
+    }
+}
+
+private func cleanupHandler(_ sig: Int32) {
+    for s in 0..<TemporaryFiles.slots where TemporaryFiles.table[s * TemporaryFiles.capacity] != 0 {
+        unlink(TemporaryFiles.table + s * TemporaryFiles.capacity)
+    }
+    signal(sig, SIG_DFL)
+    raise(sig)
+}

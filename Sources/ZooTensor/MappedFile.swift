@@ -1,0 +1,49 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A whole file mapped read-only. Tensors from readers point into it without copying.
+/// The file is opened O_RDONLY: Zoo never opens an input for writing.
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
+    public let bytes: UnsafeRawBufferPointer
+    private let mapping: UnsafeMutableRawPointer?
+
+    public var count: Int { bytes.count }
+
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw ZooError("cannot open for reading: \(String(cString: strerror(errno)))", path: path) }
+        defer { close(fd) }
+        var info = stat()
+        if fstat(fd, &info) != 0 { throw ZooError("cannot stat: \(String(cString: strerror(errno)))", path: path) }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw ZooError("is a folder, expected a file", path: path) }
+        if (info.st_mode & S_IFMT) != S_IFREG { throw ZooError("is not a regular file", path: path) }
+        let size = Int(info.st_size)
+        if size == 0 {
+            mapping = nil
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+        if address == MAP_FAILED || address == nil {
+            throw ZooError("cannot map \(size) bytes: \(String(cString: strerror(errno)))", path: path)
+        }
+        mapping = address
+        bytes = UnsafeRawBufferPointer(start: address, count: size)
+    }
+
+    /// Tell the kernel the whole file will be read front to back (conversion, loading).
+    public func adviseSequential() {
+        if let mapping { _ = madvise(mapping, bytes.count, MADV_SEQUENTIAL) }
+    }
+
+    deinit {
+        if let mapping { munmap(mapping, bytes.count) }
+    }
+}
