@@ -22,10 +22,12 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CImage", providers: [.apt(["libpng-dev", "libjpeg62-turbo-dev"])]),
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // JPEG decoding glue: libjpeg reports errors by longjmp, which must stay inside C.
+        .target(name: "CImageCodec", linkerSettings: [.linkedLibrary("jpeg")]),
         .target(name: "ZooTensor", dependencies: ["CJSONC"]),
         .target(name: "ZooFormats", dependencies: ["ZooTensor", "CZlib"]),
         .target(name: "ZooKernels", dependencies: ["ZooTensor", "CKernels", "COpenBLAS"]),
-        .target(name: "ZooModels", dependencies: ["ZooTensor", "ZooFormats", "ZooKernels", "CImage"]),
+        .target(name: "ZooModels", dependencies: ["ZooTensor", "ZooFormats", "ZooKernels", "CImage", "CImageCodec"]),
         .target(name: "ZooVerify", dependencies: ["ZooTensor", "ZooFormats", "ZooModels", "ZooKernels"]),
         .executableTarget(name: "zoo", dependencies: [
             "ZooTensor", "ZooFormats", "ZooKernels", "ZooModels", "ZooVerify",

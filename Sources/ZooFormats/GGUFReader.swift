@@ -124,6 +124,10 @@ public final class GGUFReader: CheckpointReader, @unchecked Sendable {
             let padded = info.byteCount + (alignment - info.byteCount % alignment) % alignment
             expected = offset + padded
         }
+        // Like ggml, the data section must hold every tensor including the last one's padding.
+        if tensorCount > 0 && file.count - start < expected {
+            throw ZooError("the data section needs \(expected) bytes (tensors padded to \(alignment)), the file has \(file.count - start) after the header", path: path)
+        }
     }
 
     private func readValue(_ r: inout ByteReader, type: MetadataType, key: String) throws -> MetadataValue {

@@ -117,6 +117,7 @@ public enum MetadataValue: Sendable, Equatable {
         case .array(let a):
             let shown = (0..<min(a.count, 4)).map { a[$0].summary }.joined(separator: ", ")
             return "[\(a.count) x \(a.elementType.name)] [" + shown + (a.count > 4 ? ", ...]" : "]")
+        case .uint64(let v): return String(v)
         default: return int.map(String.init) ?? "?"
         }
     }

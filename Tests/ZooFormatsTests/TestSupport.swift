@@ -1,0 +1,69 @@
+import Foundation
+import XCTest
+import ZooTensor
+@testable import ZooFormats
+
+enum Paths {
+    /// The repository root, found from this file's location.
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+    static let golden = root + "/formats/golden"
+    static let sharedReference = root + "/../shared/reference"
+}
+
+/// A scratch folder removed when the test ends.
+final class ScratchFolder {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "zoo-test-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func file(_ name: String) -> String { path + "/" + name }
+    func write(_ name: String, _ bytes: [UInt8]) -> String {
+        let p = file(name)
+        FileManager.default.createFile(atPath: p, contents: Data(bytes))
+        return p
+    }
+}
+
+/// Little-endian byte building for hand-made files.
+struct Bytes {
+    var data: [UInt8] = []
+    mutating func u8(_ v: UInt8) { data.append(v) }
+    mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { data += $0 } }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { data += $0 } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { data += $0 } }
+    mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
+    mutating func f32(_ v: Float) { u32(v.bitPattern) }
+    mutating func str(_ s: String) { u64(UInt64(s.utf8.count)); data += s.utf8 }
+    mutating func raw(_ b: [UInt8]) { data += b }
+    mutating func text(_ s: String) { data += s.utf8 }
+}
+
+func floats(_ t: Tensor) throws -> [Double] { try t.floats().map(Double.init) }
+
+/// Runs a Python snippet; returns nil (after printing why) when Python or a module is missing.
+func runPython(_ script: String, arguments: [String] = [], modules: [String]) -> (status: Int32, output: String)? {
+    let probe = Process()
+    probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    probe.arguments = ["python3", "-c", modules.map { "import \($0)" }.joined(separator: "; ")]
+    probe.standardOutput = FileHandle.nullDevice
+    probe.standardError = FileHandle.nullDevice
+    do { try probe.run() } catch { return nil }
+    probe.waitUntilExit()
+    if probe.terminationStatus != 0 { return nil }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "-c", script] + arguments
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    do { try p.run() } catch { return nil }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
