@@ -61,9 +61,11 @@ public enum JSON {
     public static let maxDepth: Int32 = 64
 
     public static func parse(_ bytes: UnsafeRawBufferPointer, what: String = "JSON", path: String? = nil) throws -> JSONValue {
-        if let duplicate = try DuplicateKeyScanner.firstDuplicate(bytes) {
-            throw ZooError("\(what) has the key \"\(duplicate)\" twice", path: path)
+        let duplicate: String?
+        do { duplicate = try DuplicateKeyScanner.firstDuplicate(bytes) } catch let e as ZooError {
+            throw ZooError("\(what) is not valid JSON: \(e.message)", path: path)
         }
+        if let duplicate { throw ZooError("\(what) has the key \"\(duplicate)\" twice", path: path) }
         guard let tokener = json_tokener_new_ex(maxDepth) else { throw ZooError("out of memory parsing \(what)", path: path) }
         defer { json_tokener_free(tokener) }
         json_tokener_set_flags(tokener, JSON_TOKENER_STRICT)
@@ -134,6 +136,7 @@ public enum JSON {
 
 /// Finds the first object key that appears twice within one object, by a structural scan of the
 /// raw text (strings, braces, brackets). Keys are compared as written (escapes not decoded).
+/// Also rejects single-quoted strings, which json-c accepts even in strict mode.
 enum DuplicateKeyScanner {
     static func firstDuplicate(_ bytes: UnsafeRawBufferPointer) throws -> String? {
         var stack: [(isObject: Bool, keys: Set<[UInt8]>)] = []
@@ -154,6 +157,9 @@ enum DuplicateKeyScanner {
                 expectKey = false
             case UInt8(ascii: ","):
                 expectKey = stack.last?.isObject ?? false
+            case UInt8(ascii: "'"):
+                // json-c's strict mode still accepts single-quoted strings; JSON does not.
+                throw ZooError("JSON has a single-quoted string at byte \(i)")
             case UInt8(ascii: "\""):
                 var j = i + 1
                 while j < n && bytes[j] != UInt8(ascii: "\"") { j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1 }
