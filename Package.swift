@@ -38,6 +38,6 @@ let package = Package(
         .testTarget(name: "ZooKernelsTests", dependencies: ["ZooKernels", "CKernels", "ZooTensor"]),
         .testTarget(name: "ZooModelsTests", dependencies: ["ZooModels", "ZooFormats", "ZooTensor", "ZooKernels"]),
         .testTarget(name: "ZooVerifyTests", dependencies: ["ZooVerify", "ZooModels", "ZooFormats", "ZooTensor"]),
-        .testTarget(name: "ZooCLITests", dependencies: ["ZooFormats", "ZooTensor"]),
+        .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooFormats", "ZooTensor"]),
     ]
 )

@@ -82,7 +82,7 @@ public enum TensorConverter {
                 do { converted = try ElementConversion.convert(source, to: step.target.dtype) } catch let e as ZooError {
                     throw ZooError(e.message, path: reader.path, tensor: step.source.name)
                 }
-                try writer.write(step.target.name, converted.bytes)
+                try converted.withUnsafeBytes { try writer.write(step.target.name, $0) }
                 bytes += converted.bytes.count
                 progress?(k + 1, bytes)
             }

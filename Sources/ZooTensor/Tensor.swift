@@ -35,7 +35,17 @@ public struct Tensor: @unchecked Sendable {
     public let shape: Shape
     public let storage: TensorStorage
 
+    /// The raw bytes. The pointer is valid only while this tensor (its storage) is alive: prefer
+    /// `withUnsafeBytes`, which guarantees that, over holding on to `bytes` from a temporary.
     public var bytes: UnsafeRawBufferPointer { storage.bytes }
+
+    /// Calls `body` with the raw bytes, keeping the storage (and any mapped file) alive meanwhile.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(storage) { try body(storage.bytes) }
+    }
+
+    /// A copy of the raw bytes.
+    public var byteArray: [UInt8] { withUnsafeBytes { Array($0) } }
     public var count: Int { shape.count }
 
     /// Wraps existing bytes after checking that their size matches dtype and shape.

@@ -31,7 +31,7 @@ final class GoldenReadTests: XCTestCase {
                 XCTAssertEqual(got.count, want.count, "\(name): \(tensorName)")
                 if info.dtype == .i64 || info.dtype == .u64 {
                     // Beyond 2^24 f32 rounds: compare the integers themselves.
-                    let raw = try reader.tensor(tensorName).bytes
+                    let held = try reader.tensor(tensorName); let raw = held.bytes; defer { withExtendedLifetime(held) {} }
                     for (k, v) in (t["values"]?.array ?? []).enumerated() {
                         let bits = raw.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)
                         if case .uint(let u) = v { XCTAssertEqual(bits, u) } else { XCTAssertEqual(Int64(bitPattern: bits), Int64(v.int ?? 0), "\(name): \(tensorName)[\(k)]") }
@@ -39,12 +39,12 @@ final class GoldenReadTests: XCTestCase {
                     continue
                 }
                 if info.dtype == .f64 {
-                    let raw = try reader.tensor(tensorName).bytes
+                    let held = try reader.tensor(tensorName); let raw = held.bytes; defer { withExtendedLifetime(held) {} }
                     for (k, v) in want.enumerated() { XCTAssertEqual(Double(bitPattern: raw.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)), v) }
                     continue
                 }
                 if info.dtype == .i32 || info.dtype == .u32 {
-                    let raw = try reader.tensor(tensorName).bytes
+                    let held = try reader.tensor(tensorName); let raw = held.bytes; defer { withExtendedLifetime(held) {} }
                     for (k, v) in (t["values"]?.array ?? []).enumerated() {
                         let bits = raw.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)
                         XCTAssertEqual(info.dtype == .i32 ? Int(Int32(bitPattern: bits)) : Int(bits), v.int, "\(name): \(tensorName)[\(k)]")
@@ -102,7 +102,7 @@ final class GoldenReadTests: XCTestCase {
     func testDeflatedAndStoredNpzAgree() throws {
         let a = try NpzReader(path: Paths.golden + "/stored.npz"), b = try NpzReader(path: Paths.golden + "/deflated.npz")
         for name in a.tensorNames {
-            XCTAssertEqual(Array(try a.tensor(name).bytes), Array(try b.tensor(name).bytes), name)
+            XCTAssertEqual(try a.tensor(name).byteArray, try b.tensor(name).byteArray, name)
         }
     }
 

@@ -35,7 +35,7 @@ final class RoundTripTests: XCTestCase {
         let format = try XCTUnwrap(CheckpointWriters.format(forPath: path))
         let writer = try CheckpointWriters.make(format, path: path, force: false)
         try writer.begin(metadata: metadata, tensors: tensors.map { TensorSpec(name: $0.0, dtype: $0.1.dtype, shape: $0.1.shape) })
-        for (name, t) in tensors { try writer.write(name, t.bytes) }
+        for (name, t) in tensors { try t.withUnsafeBytes { try writer.write(name, $0) } }
         try writer.finish()
     }
 
@@ -52,7 +52,7 @@ final class RoundTripTests: XCTestCase {
                 let back = try reader.tensor(name)
                 XCTAssertEqual(back.dtype, t.dtype, "\(ext) \(name)")
                 XCTAssertEqual(back.shape, t.shape, "\(ext) \(name)")
-                XCTAssertEqual(Array(back.bytes), Array(t.bytes), "\(ext) \(name)")
+                XCTAssertEqual(back.byteArray, t.byteArray, "\(ext) \(name)")
             }
         }
     }
@@ -72,7 +72,7 @@ final class RoundTripTests: XCTestCase {
             previous = out
         }
         let final = try Checkpoint.open(previous)
-        for (name, t) in tensors { XCTAssertEqual(Array(try final.tensor(name).bytes), Array(t.bytes), name) }
+        for (name, t) in tensors { XCTAssertEqual(try final.tensor(name).byteArray, t.byteArray, name) }
     }
 
     func testBF16IntoNpzIsWidenedExactly() throws {
@@ -162,7 +162,7 @@ final class RoundTripTests: XCTestCase {
         }
         XCTAssertEqual(status, 0, output)
         let hashes = try JSON.parse(output.trimmingCharacters(in: .whitespacesAndNewlines))
-        func sha(_ t: Tensor) -> String { SHA256.hex(t.bytes) }
+        func sha(_ t: Tensor) -> String { t.withUnsafeBytes { SHA256.hex($0) } }
         for (name, t) in tensors {
             if SafetensorsWriter.canStore(t.dtype) { XCTAssertEqual(hashes["st:" + name]?.string, sha(t), "safetensors \(name)") }
             if GGUFWriter.canStore(t.dtype) && t.shape.rank > 0 { XCTAssertEqual(hashes["gguf:" + name]?.string, sha(t), "gguf \(name)") }

@@ -50,7 +50,7 @@ final class QuantizationTests: XCTestCase {
         let input = try XCTUnwrap(reference["input"]?.array).map { Float($0.double ?? .nan) }
         let expected = try XCTUnwrap(Data(base64Encoded: try XCTUnwrap(reference["blocks_base64"]?.string)))
         let t = try input.withUnsafeBufferPointer { try ElementConversion.fromF32($0, as: .q8_0, shape: [3, 64]) }
-        XCTAssertEqual(Array(t.bytes), Array(expected))
+        XCTAssertEqual(t.byteArray, Array(expected))
     }
 
     func testQ8_0HandComputedBlock() throws {
@@ -62,7 +62,7 @@ final class QuantizationTests: XCTestCase {
         XCTAssertEqual(t.bytes[2..<8].map { Int8(bitPattern: $0) }, [127, 1, -1, 3, -127, 1])
         XCTAssertEqual(try t.floats()[0..<6], [127, 1, -1, 3, -127, 1])
         let zeros = try [Float](repeating: 0, count: 32).withUnsafeBufferPointer { try ElementConversion.fromF32($0, as: .q8_0, shape: [32]) }
-        XCTAssertEqual(Array(zeros.bytes), [UInt8](repeating: 0, count: 34))
+        XCTAssertEqual(zeros.byteArray, [UInt8](repeating: 0, count: 34))
     }
 
     func testBlockGeometry() throws {
