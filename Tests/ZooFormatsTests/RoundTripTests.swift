@@ -138,11 +138,20 @@ final class RoundTripTests: XCTestCase {
         import gguf
         st, gg, nz, np_path = sys.argv[1:5]
         out = {}
-        with safe_open(st, framework="pt") as f:
+        try:
+            import torch  # bf16 needs torch; without it bf16 tensors are left out
+        except ImportError:
+            torch = None
+        with safe_open(st, framework="pt" if torch else "numpy") as f:
             assert f.metadata()["format"] == "pt" and f.metadata()["note"] == "zoo ✓", f.metadata()
             for k in f.keys():
-                t = f.get_tensor(k)
-                raw = t.view(__import__("torch").int16).numpy().tobytes() if str(t.dtype) == "torch.bfloat16" else t.numpy().tobytes()
+                if torch:
+                    t = f.get_tensor(k)
+                    raw = t.view(torch.int16).numpy().tobytes() if t.dtype == torch.bfloat16 else t.numpy().tobytes()
+                elif k == "bf16":
+                    continue
+                else:
+                    raw = np.ascontiguousarray(f.get_tensor(k)).tobytes()
                 out["st:" + k] = hashlib.sha256(raw).hexdigest()
         r = gguf.GGUFReader(gg)
         assert r.fields["zoo.count"].parts[-1][0] == 7
@@ -157,14 +166,15 @@ final class RoundTripTests: XCTestCase {
         out["npy"] = hashlib.sha256(a.tobytes()).hexdigest()
         print(json.dumps(out))
         """
-        guard let (status, output) = runPython(script, arguments: [st, gg, nz, np], modules: ["numpy", "safetensors", "gguf", "torch"]) else {
-            throw XCTSkip("python3 with numpy, safetensors, gguf and torch is not available (.ci/run installs them)")
+        guard let (status, output) = runPython(script, arguments: [st, gg, nz, np], modules: ["numpy", "safetensors", "gguf"]) else {
+            throw XCTSkip("python3 with numpy, safetensors and gguf is not available (scripts/install-deps.sh installs them)")
         }
         XCTAssertEqual(status, 0, output)
         let hashes = try JSON.parse(output.trimmingCharacters(in: .whitespacesAndNewlines))
         func sha(_ t: Tensor) -> String { t.withUnsafeBytes { SHA256.hex($0) } }
         for (name, t) in tensors {
-            if SafetensorsWriter.canStore(t.dtype) { XCTAssertEqual(hashes["st:" + name]?.string, sha(t), "safetensors \(name)") }
+            if SafetensorsWriter.canStore(t.dtype), let h = hashes["st:" + name]?.string { XCTAssertEqual(h, sha(t), "safetensors \(name)") }
+            if SafetensorsWriter.canStore(t.dtype) && t.dtype != .bf16 { XCTAssertNotNil(hashes["st:" + name], "safetensors \(name) was read") }
             if GGUFWriter.canStore(t.dtype) && t.shape.rank > 0 { XCTAssertEqual(hashes["gguf:" + name]?.string, sha(t), "gguf \(name)") }
             if NpzWriter.canStore(t.dtype) { XCTAssertEqual(hashes["npz:" + name]?.string, sha(t), "npz \(name)") }
         }
