@@ -12,11 +12,23 @@ public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let bytes: UnsafeRawBufferPointer
     private let mapping: UnsafeMutableRawPointer?
+    private let ownedCopy: UnsafeMutableRawPointer?
 
     public var count: Int { bytes.count }
 
+    /// An in-memory stand-in with a copy of `data`, named `path` in errors (fuzzing, tests).
+    public init(copying data: UnsafeRawBufferPointer, path: String) {
+        self.path = path
+        mapping = nil
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: max(data.count, 1), alignment: 64)
+        if data.count > 0 { copy.copyMemory(from: data.baseAddress!, byteCount: data.count) }
+        ownedCopy = copy
+        bytes = UnsafeRawBufferPointer(start: copy, count: data.count)
+    }
+
     public init(path: String) throws {
         self.path = path
+        ownedCopy = nil
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw ZooError("cannot open for reading: \(String(cString: strerror(errno)))", path: path) }
         defer { close(fd) }
@@ -45,5 +57,6 @@ public final class MappedFile: @unchecked Sendable {
 
     deinit {
         if let mapping { munmap(mapping, bytes.count) }
+        ownedCopy?.deallocate()
     }
 }

@@ -1,0 +1,40 @@
+// libFuzzer entry: the bytes are one file in the format named by ZOO_FUZZ_FORMAT (safetensors,
+// gguf, npy, npz, json), opened and fully read (every tensor touched) as `zoo inspect` and
+// `zoo convert` would. Any ZooError is fine; a crash, hang or sanitizer report is a finding.
+import ZooFormats
+import ZooTensor
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let format: String = {
+    if let raw = getenv("ZOO_FUZZ_FORMAT") { return String(cString: raw) }
+    return "safetensors"
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    let bytes = UnsafeRawBufferPointer(start: data, count: size)
+    let file = MappedFile(copying: bytes, path: "fuzz-input." + format)
+    do {
+        let reader: CheckpointReader
+        switch format {
+        case "gguf": reader = try GGUFReader(file: file)
+        case "npy": reader = try NpyReader(file: file)
+        case "npz": reader = try NpzReader(file: file)
+        case "json":
+            _ = try JSON.parse(bytes)
+            return 0
+        default: reader = try SafetensorsReader(file: file)
+        }
+        for info in reader.tensors {
+            let t = try reader.tensor(info.name)
+            if t.count <= 1 << 16 { _ = try? t.floats() }
+        }
+        for entry in reader.metadata { _ = entry.value.summary }
+    } catch {
+        // Rejected cleanly.
+    }
+    return 0
+}
