@@ -24,7 +24,9 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // JPEG decoding glue: libjpeg reports errors by longjmp, which must stay inside C.
         .target(name: "CImageCodec", linkerSettings: [.linkedLibrary("jpeg")]),
-        .target(name: "ZooTensor", dependencies: ["CJSONC"]),
+        // SHA-256 for provenance: x86 SHA extensions chosen at run time, portable C otherwise.
+        .target(name: "CHash", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "ZooTensor", dependencies: ["CJSONC", "CHash"]),
         .target(name: "ZooFormats", dependencies: ["ZooTensor", "CZlib"]),
         .target(name: "ZooKernels", dependencies: ["ZooTensor", "CKernels", "COpenBLAS"]),
         .target(name: "ZooModels", dependencies: ["ZooTensor", "ZooFormats", "ZooKernels", "CImage", "CImageCodec"]),

@@ -83,6 +83,15 @@ final class SupportTests: XCTestCase {
         XCTAssertEqual([UInt8]().withUnsafeBytes { SHA256.hex($0) }, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
         XCTAssertEqual(million.withUnsafeBytes { SHA256.hex($0) }, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        // Chunked updates across block boundaries agree with one-shot hashing.
+        var h = SHA256()
+        var offset = 0
+        for size in [1, 63, 64, 65, 127, 1000, 5] {
+            million.withUnsafeBytes { h.update(UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + size)])) }
+            offset += size
+        }
+        let chunked = h.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        XCTAssertEqual(chunked, million[0..<offset].withUnsafeBytes { SHA256.hex($0) })
     }
 
     func testJSONParsingRulesAndLimits() throws {
