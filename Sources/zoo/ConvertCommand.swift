@@ -1,19 +1,36 @@
 import ArgumentParser
 import Foundation
 import ZooFormats
+import ZooModels
 import ZooTensor
 
 extension DTypeRequest: ExpressibleByArgument {}
 
+enum ConvertTarget: String, ExpressibleByArgument, CaseIterable {
+    case gguf, safetensors, npz, hf
+}
+
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Convert every tensor of a checkpoint to the format named by OUTPUT's extension (.safetensors, .gguf, .npz).")
+        abstract: "Convert a model or checkpoint: GPT-2/ViT models to GGUF as llama.cpp expects and back to Hugging Face folders; any checkpoint tensor by tensor.",
+        discussion: """
+        A GPT-2 or ViT model (a Hugging Face or timm folder, or a GGUF Zoo wrote) is converted through the naming tables: \
+        to GGUF with llama.cpp's names, layout, hyperparameters and tokenizer, or with --to hf to a Hugging Face folder. \
+        Anything else (or --tensor-level) is converted tensor by tensor into the format named by OUTPUT's extension. \
+        Every output is re-read and checked against the source before it appears.
+        """)
 
-    @Argument(help: "Input checkpoint (file, shard index or model folder).")
+    @Argument(help: "Input: a model folder, a .gguf, or any checkpoint file / shard index.")
     var input: String
 
-    @Argument(help: "Output file; its extension names the format.")
+    @Argument(help: "Output file (or folder for --to hf); its extension names the format unless --to is given.")
     var output: String
+
+    @Option(help: "Output kind: gguf, safetensors, npz (tensor files) or hf (a Hugging Face model folder).")
+    var to: ConvertTarget?
+
+    @Flag(help: "Convert tensor by tensor with the names as they are, even when the input is a model.")
+    var tensorLevel = false
 
     @Option(help: "dtype for floating-point tensors: keep, f32, f16, bf16 or q8_0 (q8_0 only into .gguf).")
     var dtype: DTypeRequest = .keep
@@ -26,7 +43,11 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            guard let format = CheckpointWriters.format(forPath: output) else {
+            if !tensorLevel, let kind = ModelKind.detect(input), to != .npz, to != .safetensors {
+                if try convertModel(kind) { return }
+            }
+            if to == .hf { throw ZooError("--to hf needs a GPT-2 model (a GGUF with general.architecture gpt2, or a model folder)", path: input) }
+            guard let format = to.flatMap({ CheckpointWriters.format(forPath: "x." + $0.rawValue) }) ?? CheckpointWriters.format(forPath: output) else {
                 throw ZooError("cannot tell the output format from the extension (use .safetensors, .gguf or .npz)", path: output)
             }
             let start = Date()
@@ -55,6 +76,55 @@ struct Convert: ParsableCommand {
     }
 }
 
+extension Convert {
+    /// Model-aware conversion; false when this input/output pair is not a model conversion.
+    func convertModel(_ kind: ModelKind) throws -> Bool {
+        let start = Date()
+        let wantsHF = to == .hf
+        let wantsGGUF = to == .gguf || (to == nil && output.lowercased().hasSuffix(".gguf"))
+        guard wantsHF || wantsGGUF else { return false }
+        switch kind {
+        case .gpt2:
+            if wantsHF {
+                let progress = ProgressBar(total: 0, totalBytes: 0)
+                let result = try GPT2Conversion.toHuggingFace(model: input, folder: output, dtype: dtype, force: force, progress: progress.update)
+                progress.finish()
+                report(result, start: start, what: "Hugging Face GPT-2 folder")
+                return true
+            }
+            let (plan, _) = try GPT2Conversion.toGGUF(model: input, output: output, dtype: dtype, force: force, dryRun: true)
+            if dryRun {
+                printPlan(plan)
+                return true
+            }
+            let progress = ProgressBar(total: plan.count, totalBytes: try plan.reduce(0) { $0 + (try $1.target.byteCount()) })
+            let (_, result) = try GPT2Conversion.toGGUF(model: input, output: output, dtype: dtype, force: force, progress: progress.update)
+            progress.finish()
+            if let result { report(result, start: start, what: "GGUF (gpt2, llama.cpp layout)") }
+            return true
+        case .vit:
+            return try convertViT(start: start, wantsHF: wantsHF)
+        }
+    }
+
+    func printPlan(_ plan: [MappedTensor]) {
+        var total = 0
+        for entry in plan {
+            let bytes = (try? entry.target.byteCount()) ?? 0
+            total += bytes
+            print("\(entry.target.name)  \(entry.sourceDType.name) -> \(entry.target.dtype.name)  \(entry.target.shape)  \(bytes)  (\(entry.field))")
+        }
+        print("\(plan.count) tensors, \(CheckpointSummary.formatBytes(total)) of tensor data would be written to \(output)")
+    }
+
+    func report(_ result: ModelConversionResult, start: Date, what: String) {
+        let seconds = Date().timeIntervalSince(start)
+        let checks = result.worstError.sorted { $0.key.name < $1.key.name }
+            .map { "\($0.key.name) \($0.value == 0 ? "exact" : String(format: "max rel %.2e", $0.value))" }.joined(separator: ", ")
+        Stderr.print("wrote \(result.output): \(what), \(result.tensors) tensors, \(CheckpointSummary.formatBytes(result.bytes)) in \(String(format: "%.2f", seconds)) s; re-read and checked: \(checks)" + (result.notes.isEmpty ? "" : "; " + result.notes.joined(separator: "; ")))
+    }
+}
+
 /// A progress line on stderr when it is a terminal; silent otherwise.
 final class ProgressBar {
     let total: Int
@@ -77,4 +147,10 @@ final class ProgressBar {
     }
 
     func finish() { if enabled { Stderr.print("") } }
+}
+
+extension Convert {
+    /// ViT conversion lands with the ViT GGUF layout (formats/vit-gguf.md); until then a ViT is
+    /// converted tensor by tensor.
+    func convertViT(start: Date, wantsHF: Bool) throws -> Bool { false }
 }
