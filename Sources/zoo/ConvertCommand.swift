@@ -7,7 +7,7 @@ import ZooTensor
 extension DTypeRequest: ExpressibleByArgument {}
 
 enum ConvertTarget: String, ExpressibleByArgument, CaseIterable {
-    case gguf, safetensors, npz, hf
+    case gguf, safetensors, npz, hf, timm
 }
 
 struct Convert: ParsableCommand {
@@ -26,7 +26,7 @@ struct Convert: ParsableCommand {
     @Argument(help: "Output file (or folder for --to hf); its extension names the format unless --to is given.")
     var output: String
 
-    @Option(help: "Output kind: gguf, safetensors, npz (tensor files) or hf (a Hugging Face model folder).")
+    @Option(help: "Output kind: gguf, safetensors, npz (tensor files), hf (a Hugging Face model folder) or timm (a timm ViT folder).")
     var to: ConvertTarget?
 
     @Flag(help: "Convert tensor by tensor with the names as they are, even when the input is a model.")
@@ -46,7 +46,7 @@ struct Convert: ParsableCommand {
             if !tensorLevel, let kind = ModelKind.detect(input), to != .npz, to != .safetensors {
                 if try convertModel(kind) { return }
             }
-            if to == .hf { throw ZooError("--to hf needs a GPT-2 model (a GGUF with general.architecture gpt2, or a model folder)", path: input) }
+            if to == .hf || to == .timm { throw ZooError("--to \(to?.rawValue ?? "") needs a model (a GGUF with general.architecture gpt2 or vit, or a model folder with config.json)", path: input) }
             guard let format = to.flatMap({ CheckpointWriters.format(forPath: "x." + $0.rawValue) }) ?? CheckpointWriters.format(forPath: output) else {
                 throw ZooError("cannot tell the output format from the extension (use .safetensors, .gguf or .npz)", path: output)
             }
@@ -80,7 +80,7 @@ extension Convert {
     /// Model-aware conversion; false when this input/output pair is not a model conversion.
     func convertModel(_ kind: ModelKind) throws -> Bool {
         let start = Date()
-        let wantsHF = to == .hf
+        let wantsHF = to == .hf || to == .timm
         let wantsGGUF = to == .gguf || (to == nil && output.lowercased().hasSuffix(".gguf"))
         guard wantsHF || wantsGGUF else { return false }
         switch kind {
@@ -150,7 +150,20 @@ final class ProgressBar {
 }
 
 extension Convert {
-    /// ViT conversion lands with the ViT GGUF layout (formats/vit-gguf.md); until then a ViT is
-    /// converted tensor by tensor.
-    func convertViT(start: Date, wantsHF: Bool) throws -> Bool { false }
+    func convertViT(start: Date, wantsHF: Bool) throws -> Bool {
+        if dryRun { throw ZooError("--dry-run is not available for ViT model conversion yet; use --tensor-level --dry-run to list the tensors") }
+        let progress = ProgressBar(total: 0, totalBytes: 0)
+        if wantsHF {
+            if to == .hf && input.lowercased().hasSuffix(".gguf") == false && ModelKind.detect(input) == .gpt2 { return false }
+            let result = try ViTConversion.toFolder(model: input, folder: output, convention: to == .timm ? .timm : .huggingFace,
+                                                    dtype: dtype, force: force, progress: progress.update)
+            progress.finish()
+            report(result, start: start, what: to == .timm ? "timm ViT folder" : "Hugging Face ViT folder")
+            return true
+        }
+        let result = try ViTConversion.toGGUF(model: input, output: output, dtype: dtype, force: force, progress: progress.update)
+        progress.finish()
+        report(result, start: start, what: "GGUF (vit, Zoo's layout)")
+        return true
+    }
 }

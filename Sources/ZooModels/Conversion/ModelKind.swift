@@ -25,6 +25,8 @@ public enum ModelKind: String, Sendable {
         if isFolder.boolValue, let weights = try? Checkpoint.weightsFile(inFolder: path), weights.lowercased().hasSuffix(".gguf") {
             return detect(weights)
         }
+        // A timm checkpoint may come without any config: its tensor names say what it is.
+        if let reader = try? Checkpoint.open(path), reader.info("patch_embed.proj.weight") != nil { return .vit }
         return nil
     }
 }

@@ -15,6 +15,23 @@ public enum ViTLoader {
     /// Loads a model folder (config.json + weights; or a timm folder with only model.safetensors)
     /// or a single weights file (timm names; its folder is searched for config.json).
     public static func load(_ path: String) throws -> LoadedViT {
+        let d = try describe(path)
+        let weights = try WeightLoader.load(d.reader, table: d.table, sizes: d.config.tableSizes)
+        let model = try ViTModel(config: d.config, weights: weights)
+        return LoadedViT(model: model, preprocessing: d.preprocessing, preprocessingSource: d.source, weightsPath: d.reader.path)
+    }
+
+    /// What a ViT checkpoint is, from its headers and config files only (no weights are read).
+    public struct Description {
+        public let reader: CheckpointReader
+        public let config: ViTConfig
+        public let preprocessing: ImagePreprocessing
+        public let source: String
+        public let table: NamingTable
+        public let folder: String
+    }
+
+    public static func describe(_ path: String) throws -> Description {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
             throw ZooError("no such model file or folder", path: path)
@@ -25,7 +42,12 @@ public enum ViTLoader {
         let config: ViTConfig
         var preprocessing: ImagePreprocessing
         var source: String
-        if FileManager.default.fileExists(atPath: configPath) {
+        var table: NamingTable?
+        if reader.format == .gguf {
+            (config, preprocessing) = try ViTGGUFMetadata.config(reader)
+            source = reader.path + " (vit.preprocess.*)"
+            table = ViTNamingTables.gguf
+        } else if FileManager.default.fileExists(atPath: configPath) {
             let json = try readJSON(configPath)
             if json["architecture"]?.string != nil {
                 config = try ViTConfig.fromTimm(json, reader: reader, path: configPath)
@@ -62,10 +84,8 @@ public enum ViTLoader {
             throw ZooError("preprocessing makes \(preprocessing.width)x\(preprocessing.height) images, the model takes "
                            + "\(config.imageWidth)x\(config.imageHeight)", path: source)
         }
-        let weights = try WeightLoader.load(reader, table: ViTNamingTables.table(for: config.convention),
-                                            sizes: config.tableSizes)
-        let model = try ViTModel(config: config, weights: weights)
-        return LoadedViT(model: model, preprocessing: preprocessing, preprocessingSource: source, weightsPath: reader.path)
+        return Description(reader: reader, config: config, preprocessing: preprocessing, source: source,
+                           table: table ?? ViTNamingTables.table(for: config.convention), folder: folder)
     }
 
     static func readJSON(_ path: String) throws -> JSONValue {
