@@ -14,10 +14,10 @@ public struct LoadedViT: Sendable {
 public enum ViTLoader {
     /// Loads a model folder (config.json + weights; or a timm folder with only model.safetensors)
     /// or a single weights file (timm names; its folder is searched for config.json).
-    public static func load(_ path: String) throws -> LoadedViT {
+    public static func load(_ path: String, mode: GPT2Weights.WeightMode = .auto) throws -> LoadedViT {
         let d = try describe(path)
-        let weights = try WeightLoader.load(d.reader, table: d.table, sizes: d.config.tableSizes)
-        let model = try ViTModel(config: d.config, weights: weights)
+        let weights = try WeightLoader.load(d.reader, table: d.table, sizes: d.config.tableSizes, keepQuantized: mode != .f32)
+        let model = try ViTModel(config: d.config, weights: weights, mode: mode)
         return LoadedViT(model: model, preprocessing: d.preprocessing, preprocessingSource: d.source, weightsPath: d.reader.path)
     }
 

@@ -35,12 +35,22 @@ public struct ViTModel: Sendable {
     let pooler: Linear?
 
     /// Builds the model from weights that a `WeightLoader` checked against `config`'s table.
-    public init(config: ViTConfig, weights: LoadedWeights) throws {
+    /// `mode`: linear layers in f32, in Q8_0 (int8 kernels; quantized at load where stored f32),
+    /// or as stored (auto: Q8_0 where the checkpoint holds Q8_0). Rows that are not whole 32-blocks stay f32.
+    public init(config: ViTConfig, weights: LoadedWeights, mode: GPT2Weights.WeightMode = .auto) throws {
         self.config = config
         let c = config.hiddenSize, i = config.intermediateSize, p = config.numChannels * config.patchSize * config.patchSize
         func linear(_ name: String, out: Int, inp: Int, bias: Bool = true) throws -> Linear {
             let b = bias ? (weights.optional(name + ".bias")?.values ?? [Float](repeating: 0, count: out)) : nil
-            return try Linear(weight: try weights.values(name + ".weight"), bias: b, outFeatures: out, inFeatures: inp)
+            let field = name + ".weight"
+            if mode != .f32, inp % 32 == 0, let q = weights.quantized[field] {
+                return try Linear(q8_0: try PackedQ8_0(blocks: q.bytes, rows: out, cols: inp), bias: b)
+            }
+            let values = try weights.values(field)
+            if mode == .q8_0, inp % 32 == 0 {
+                return try Linear(q8_0: try PackedQ8_0.quantizing(values, rows: out, cols: inp), bias: b)
+            }
+            return try Linear(weight: values, bias: b, outFeatures: out, inFeatures: inp)
         }
         patch = try linear("patch", out: c, inp: p)
         cls = try weights.values("cls")
@@ -55,8 +65,9 @@ public struct ViTModel: Sendable {
         }
         normWeight = try weights.values("norm.weight")
         normBias = try weights.values("norm.bias")
-        head = weights.optional("head.weight") == nil ? nil : try linear("head", out: config.labels.count, inp: c)
-        pooler = weights.optional("pooler.weight") == nil ? nil : try linear("pooler", out: c, inp: c)
+        func has(_ field: String) -> Bool { weights.tensors[field] != nil || weights.quantized[field] != nil }
+        head = has("head.weight") ? try linear("head", out: config.labels.count, inp: c) : nil
+        pooler = has("pooler.weight") ? try linear("pooler", out: c, inp: c) : nil
     }
 
     /// Width of `forward`'s output per image: labels, or C for a headless model.
