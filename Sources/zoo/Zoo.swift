@@ -10,7 +10,7 @@ struct Zoo: ParsableCommand {
         commandName: "zoo",
         abstract: "Read, convert, run and verify transformer checkpoints (safetensors, GGUF, .npy/.npz).",
         version: ZooVersion.string,
-        subcommands: [Inspect.self, Convert.self, Run.self, Tokenize.self, Verify.self])
+        subcommands: [Inspect.self, Convert.self, Run.self, Tokenize.self, Verify.self, Bench.self])
 }
 
 enum ZooVersion {
