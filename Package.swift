@@ -35,11 +35,13 @@ let package = Package(
             "ZooTensor", "ZooFormats", "ZooKernels", "ZooModels", "ZooVerify",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Helpers shared by the test targets (running Python reference checks).
+        .target(name: "ZooTestSupport", path: "Tests/ZooTestSupport"),
         .testTarget(name: "ZooTensorTests", dependencies: ["ZooTensor"]),
-        .testTarget(name: "ZooFormatsTests", dependencies: ["ZooFormats", "ZooTensor"]),
+        .testTarget(name: "ZooFormatsTests", dependencies: ["ZooFormats", "ZooTensor", "ZooTestSupport"]),
         .testTarget(name: "ZooKernelsTests", dependencies: ["ZooKernels", "CKernels", "ZooTensor"]),
         .testTarget(name: "ZooModelsTests", dependencies: ["ZooModels", "ZooFormats", "ZooTensor", "ZooKernels"]),
         .testTarget(name: "ZooVerifyTests", dependencies: ["ZooVerify", "ZooModels", "ZooFormats", "ZooTensor"]),
-        .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooFormats", "ZooTensor"]),
+        .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooFormats", "ZooTensor", "ZooTestSupport"]),
     ]
 )

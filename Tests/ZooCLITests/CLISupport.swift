@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@_exported import ZooTestSupport
 
 /// Runs the built `zoo` executable (SwiftPM builds it for this test target) and captures its output.
 enum ZooCLI {
