@@ -23,7 +23,16 @@ for t in "${TARGETS[@]}"; do
   for s in $seeds; do cp "$s" "$corpus/seed-$(echo "$s" | tr / _)"; done
   for r in fuzz/regressions/$t/*; do [ -f "$r" ] && cp "$r" "$corpus/"; done
   echo "== $t: ${SECONDS_EACH}s"
+  log=.build-fuzz/$t.log
+  status=0
   ZOO_FUZZ_FORMAT=$t ASAN_OPTIONS=detect_leaks=0 .build-fuzz/fuzz-formats "$corpus" \
     -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -max_len=65536 \
-    -artifact_prefix="fuzz/findings/$t/" -print_final_stats=1 2>&1 | grep -E "stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|ERROR|SUMMARY|Done|==[0-9]+==" | head -20
+    -artifact_prefix="fuzz/findings/$t/" -print_final_stats=1 >"$log" 2>&1 || status=$?
+  grep -E "stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|ERROR|SUMMARY|Done" "$log" | head -20 || true
+  echo "corpus: $(ls "$corpus" | wc -l) inputs"
+  if [ "$status" != 0 ]; then
+    echo "fuzz target $t found a problem (exit $status); the input is in fuzz/findings/$t/, the log in $log"
+    failed=1
+  fi
 done
+exit ${failed:-0}
