@@ -1,0 +1,82 @@
+import ZooTensor
+
+/// The weights of a linear layer in whatever form the hot loop uses; callers only ever call
+/// `Linear.forward`, so a new form slots in here.
+public enum LinearWeight: Sendable {
+    /// [out, in] row-major f32 (OpenBLAS sgemm; own GEMV for single rows).
+    case f32([Float])
+    /// [out, in] as ggml Q8_0 blocks, repacked for CKernels' int8 GEMV/GEMM on its thread pool.
+    case q8_0(PackedQ8_0)
+}
+
+/// y = x W^T + b with W [out, in] (PyTorch nn.Linear layout; Conv1D weights are transposed at load).
+public struct Linear: Sendable {
+    public let inFeatures: Int
+    public let outFeatures: Int
+    public let weight: LinearWeight
+    public let bias: [Float]?
+
+    /// weight: [out, in], bias: [out] or nil.
+    public init(weight: [Float], bias: [Float]?, outFeatures: Int, inFeatures: Int) throws {
+        guard weight.count == outFeatures * inFeatures else {
+            throw ZooError("linear weight has \(weight.count) values, expected [\(outFeatures), \(inFeatures)]")
+        }
+        if let bias, bias.count != outFeatures {
+            throw ZooError("linear bias has \(bias.count) values, expected [\(outFeatures)]")
+        }
+        self.weight = .f32(weight)
+        self.bias = bias
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+    }
+
+    /// A Q8_0 layer.  weight: [out, in] packed, bias: [out] or nil.
+    public init(q8_0 weight: PackedQ8_0, bias: [Float]?) throws {
+        if let bias, bias.count != weight.rows {
+            throw ZooError("linear bias has \(bias.count) values, expected [\(weight.rows)]")
+        }
+        self.weight = .q8_0(weight)
+        self.bias = bias
+        self.inFeatures = weight.cols
+        self.outFeatures = weight.rows
+    }
+
+    /// x: [T, in] -> y: [T, out]. `y` must hold T*out floats and must not overlap x.
+    public func forward(_ x: UnsafePointer<Float>, rows t: Int, into y: UnsafeMutablePointer<Float>) {
+        guard t > 0 else { return }
+        if case .q8_0(let packed) = weight {
+            if let bias {
+                bias.withUnsafeBufferPointer { packed.forward(x, rows: t, bias: $0.baseAddress, into: y) }
+            } else {
+                packed.forward(x, rows: t, bias: nil, into: y)
+            }
+            return
+        }
+        if let bias {
+            bias.withUnsafeBufferPointer { b in
+                guard let bp = b.baseAddress else { return }
+                for row in 0..<t { (y + row * outFeatures).update(from: bp, count: outFeatures) }
+            }
+        }
+        switch weight {
+        case .f32(let w):
+            w.withUnsafeBufferPointer { wp in
+                guard let base = wp.baseAddress else { return }
+                matmulTransposedB(x, rows: t, inner: inFeatures, base, cols: outFeatures, into: y, accumulate: bias != nil)
+            }
+        case .q8_0:
+            break  // handled above
+        }
+    }
+
+    /// Convenience for tests and small callers.  x: [T, in] -> [T, out]
+    public func forward(_ x: [Float], rows t: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: t * outFeatures)
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                if let xb = xp.baseAddress, let yb = yp.baseAddress { forward(xb, rows: t, into: yb) }
+            }
+        }
+        return y
+    }
+}

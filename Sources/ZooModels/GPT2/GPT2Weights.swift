@@ -1,0 +1,75 @@
+import ZooKernels
+import ZooTensor
+
+/// GPT-2's parameters, f32, Linear layout [out, in], built from a loader's output.
+public struct GPT2Weights: Sendable {
+    public struct Block: Sendable {
+        public let ln1Weight: [Float], ln1Bias: [Float]      // [C]
+        public let qkv: Linear                               // C -> 3C  (q | k | v)
+        public let attnProj: Linear                          // C -> C
+        public let ln2Weight: [Float], ln2Bias: [Float]      // [C]
+        public let fc: Linear                                // C -> F
+        public let mlpProj: Linear                           // F -> C
+    }
+
+    public let tokenEmbedding: [Float]      // wte [V, C]
+    public let positionEmbedding: [Float]   // wpe [P, C]
+    public let blocks: [Block]
+    public let lnFWeight: [Float], lnFBias: [Float]  // [C]
+    /// The output projection C -> V; shares wte's storage (tied), as HF GPT-2 does.
+    public let head: Linear
+
+    /// "f32", "q8_0" or "q8_0+f32": the forms the linear layers (and head) ended up in.
+    public var linearFormSummary: String {
+        let all = blocks.flatMap { [$0.qkv, $0.attnProj, $0.fc, $0.mlpProj] } + [head]
+        let q8 = all.filter { if case .q8_0 = $0.weight { return true } else { return false } }.count
+        return q8 == 0 ? "f32" : (q8 == all.count ? "q8_0" : "q8_0+f32")
+    }
+
+    /// How the linear layers hold their weights.
+    public enum WeightMode: String, Sendable {
+        /// Q8_0 where the checkpoint stores Q8_0 (int8 kernels), f32 elsewhere.
+        case auto
+        /// Everything dequantized to f32.
+        case f32
+        /// Every linear layer (and the head) in Q8_0: stored Q8_0 kept, f32 quantized at load.
+        /// Layers whose input width is not a multiple of 32 stay f32 (Q8_0 blocks need it).
+        case q8_0
+    }
+
+    public init(_ w: LoadedWeights, config: GPT2Config, mode: WeightMode = .auto) throws {
+        let c = config.embedding, f = config.inner
+        // A linear layer from field `name`: [out, in] weights in the form `mode` asks for.
+        func linear(_ name: String, bias: String?, out: Int, in k: Int) throws -> Linear {
+            let b = try bias.map { try w.values($0) }
+            if mode != .f32, k % 32 == 0, let q = w.quantized[name] {
+                return try Linear(q8_0: try PackedQ8_0(blocks: q.bytes, rows: out, cols: k), bias: b)
+            }
+            let values = try w.values(name)
+            if mode == .q8_0, k % 32 == 0 {
+                return try Linear(q8_0: try PackedQ8_0.quantizing(values, rows: out, cols: k), bias: b)
+            }
+            return try Linear(weight: values, bias: b, outFeatures: out, inFeatures: k)
+        }
+        tokenEmbedding = try w.values("wte.weight")
+        positionEmbedding = try w.values("wpe.weight")
+        blocks = try (0..<config.layers).map { i in
+            let p = "h.\(i)."
+            return Block(
+                ln1Weight: try w.values(p + "ln_1.weight"), ln1Bias: try w.values(p + "ln_1.bias"),
+                qkv: try linear(p + "attn.qkv.weight", bias: p + "attn.qkv.bias", out: 3 * c, in: c),
+                attnProj: try linear(p + "attn.proj.weight", bias: p + "attn.proj.bias", out: c, in: c),
+                ln2Weight: try w.values(p + "ln_2.weight"), ln2Bias: try w.values(p + "ln_2.bias"),
+                fc: try linear(p + "mlp.fc.weight", bias: p + "mlp.fc.bias", out: f, in: c),
+                mlpProj: try linear(p + "mlp.proj.weight", bias: p + "mlp.proj.bias", out: c, in: f))
+        }
+        lnFWeight = try w.values("ln_f.weight")
+        lnFBias = try w.values("ln_f.bias")
+        // GPT-2 ties lm_head to wte; a checkpoint may carry the copy (HF state_dict, GGUF `output`).
+        // A copy that differs would be silently ignored by transformers, so say so instead.
+        if let head = w.optional("lm_head.weight"), head.values != tokenEmbedding {
+            throw ZooError("the output head (lm_head / output.weight) differs from the token embedding (wte); GPT-2 ties them, so this checkpoint is not a GPT-2 as configured", path: w.path)
+        }
+        head = try linear("wte.weight", bias: nil, out: config.vocabulary, in: c)
+    }
+}
