@@ -32,15 +32,21 @@ public final class AtomicOutput {
         let folder = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
         var template = Array(((folder.isEmpty ? "/" : folder) + "/." + base + ".zoo-tmp-XXXXXX").utf8CString)
+        // Between creating the temporary file and recording it for the signal handler, hold the
+        // signals back, so an interrupt in that window still finds the file and removes it.
+        TemporaryFiles.installHandlers()
+        var blocked = TemporaryFiles.signalSet(), previous = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &blocked, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         if descriptor < 0 {
             throw ZooError("cannot create a temporary file in '\(folder)': \(String(cString: strerror(errno)))", path: path)
         }
         fd = descriptor
         temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        TemporaryFiles.register(temporaryPath)
         fchmod(fd, 0o644)
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: AtomicOutput.bufferSize, alignment: 64)
-        TemporaryFiles.register(temporaryPath)
     }
 
     deinit {

@@ -18,12 +18,30 @@ enum TemporaryFiles {
     }()
     static let installed = Mutex(false)
 
-    static func register(_ path: String) {
+    static let signals = [SIGINT, SIGTERM, SIGHUP]
+
+    static func signalSet() -> sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in signals { sigaddset(&set, sig) }
+        return set
+    }
+
+    /// Installs the cleanup handler once. A parent may have started us with these signals ignored
+    /// or blocked (both survive exec); the handler replaces "ignored" and the mask is cleared.
+    static func installHandlers() {
         installed.withLock { done in
-            if !done {
-                for sig in [SIGINT, SIGTERM, SIGHUP] { signal(sig, cleanupHandler) }
-                done = true
-            }
+            guard !done else { return }
+            for sig in signals { signal(sig, cleanupHandler) }
+            var set = signalSet()
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
+            done = true
+        }
+    }
+
+    static func register(_ path: String) {
+        installHandlers()
+        installed.withLock { _ in
             let bytes = Array(path.utf8)
             guard bytes.count < capacity else { return }
             for s in 0..<slots where table[s * capacity] == 0 {
