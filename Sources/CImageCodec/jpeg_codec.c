@@ -29,15 +29,21 @@ static void copy_message(char *err, size_t err_size, const char *text) {
     }
 }
 
+/* Error handling that returns through setjmp in the caller (which must call setjmp itself: a
+ * jump back into a function that has returned is undefined). */
+static void prepare(struct jpeg_decompress_struct *cinfo, struct zoo_jpeg_error *jerr) {
+    memset(cinfo, 0, sizeof *cinfo);
+    cinfo->err = jpeg_std_error(&jerr->base);
+    jerr->base.error_exit = zoo_jpeg_error_exit;
+    jerr->base.emit_message = zoo_jpeg_emit_message;
+    jerr->message[0] = 0;
+}
+
 int zoo_jpeg_info(const uint8_t *data, size_t size, int *width, int *height, int *components,
                   char *err, size_t err_size) {
     struct jpeg_decompress_struct cinfo;
     struct zoo_jpeg_error jerr;
-    memset(&cinfo, 0, sizeof cinfo);
-    cinfo.err = jpeg_std_error(&jerr.base);
-    jerr.base.error_exit = zoo_jpeg_error_exit;
-    jerr.base.emit_message = zoo_jpeg_emit_message;
-    jerr.message[0] = 0;
+    prepare(&cinfo, &jerr);
     if (setjmp(jerr.escape)) {
         copy_message(err, err_size, jerr.message);
         jpeg_destroy_decompress(&cinfo);
@@ -57,11 +63,7 @@ int zoo_jpeg_decode_rgb(const uint8_t *data, size_t size, uint8_t *out, size_t o
                         char *err, size_t err_size) {
     struct jpeg_decompress_struct cinfo;
     struct zoo_jpeg_error jerr;
-    memset(&cinfo, 0, sizeof cinfo);
-    cinfo.err = jpeg_std_error(&jerr.base);
-    jerr.base.error_exit = zoo_jpeg_error_exit;
-    jerr.base.emit_message = zoo_jpeg_emit_message;
-    jerr.message[0] = 0;
+    prepare(&cinfo, &jerr);
     if (setjmp(jerr.escape)) {
         copy_message(err, err_size, jerr.message);
         jpeg_destroy_decompress(&cinfo);

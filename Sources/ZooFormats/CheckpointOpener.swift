@@ -25,6 +25,16 @@ public enum Checkpoint {
         throw ZooError("unknown file format (expected .safetensors, .gguf, .npy, .npz or a model folder)", path: path)
     }
 
+    /// A reader of a known format over an already-mapped (or in-memory) file.
+    public static func open(_ file: MappedFile, as format: CheckpointFormat) throws -> CheckpointReader {
+        switch format {
+        case .safetensors: return try SafetensorsReader(file: file)
+        case .gguf: return try GGUFReader(file: file)
+        case .npy: return try NpyReader(file: file)
+        case .npz: return try NpzReader(file: file)
+        }
+    }
+
     /// The weights inside a model folder: a shard index, else the single weights file.
     public static func weightsFile(inFolder folder: String) throws -> String {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()

@@ -39,7 +39,7 @@ struct Bench: ParsableCommand {
         try runReportingErrors {
             if runs < 1 { throw ZooError("--runs must be at least 1") }
             let n = KernelThreads.configure(threads)
-            let mode: GPT2Weights.WeightMode = dtype?.weightMode ?? .auto
+            let mode: WeightMode = dtype?.weightMode ?? .auto
             let dtypeName = dtype?.rawValue ?? "auto"
             var fields: [(String, JSONValue)] = [("model", .string(model)), ("kernel", .string(KernelInfo.variant)),
                                                  ("threads", .int(Int64(n))), ("dtype", .string(dtypeName)), ("runs", .int(Int64(runs)))]

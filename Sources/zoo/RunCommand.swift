@@ -38,7 +38,7 @@ struct Run: ParsableCommand {
     var threads: Int?
 
     @Option(help: "Weights of the linear layers: auto (Q8_0 where the file stores Q8_0, else f32), f32, or q8_0 (quantize at load; int8 kernels).")
-    var dtype: GPT2Weights.WeightMode = .auto
+    var dtype: WeightMode = .auto
 
     @Option(help: "Write the logits of every prompt position as float32 [T, vocab] to this .npy file.")
     var dumpLogits: String?
@@ -107,4 +107,4 @@ enum Stdout {
     }
 }
 
-extension GPT2Weights.WeightMode: ExpressibleByArgument {}
+extension WeightMode: ExpressibleByArgument {}

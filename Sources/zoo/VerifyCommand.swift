@@ -9,7 +9,7 @@ import ZooVerify
 enum VerifyDType: String, ExpressibleByArgument, CaseIterable {
     case f32, q8_0
 
-    var weightMode: GPT2Weights.WeightMode { self == .f32 ? .f32 : .q8_0 }
+    var weightMode: WeightMode { self == .f32 ? .f32 : .q8_0 }
 }
 
 struct Verify: ParsableCommand {

@@ -53,7 +53,7 @@ public struct GPT2Source: Sendable {
 
 public enum GPT2Loader {
     /// Reads config and weights (through the naming table for the file's convention) into a model.
-    public static func load(_ source: GPT2Source, mode: GPT2Weights.WeightMode = .auto) throws -> GPT2Model {
+    public static func load(_ source: GPT2Source, mode: WeightMode = .auto) throws -> GPT2Model {
         let reader = try Checkpoint.open(source.weightsPath)
         let config: GPT2Config
         let table: NamingTable
@@ -72,7 +72,7 @@ public enum GPT2Loader {
 
     /// Maps an open checkpoint onto a GPT-2 of `config` through `table`.
     public static func load(reader: CheckpointReader, config: GPT2Config, table: NamingTable, configName: String = "config",
-                            mode: GPT2Weights.WeightMode = .auto) throws -> GPT2Model {
+                            mode: WeightMode = .auto) throws -> GPT2Model {
         let loaded: LoadedWeights
         do {
             loaded = try WeightLoader.load(reader, table: table, sizes: config.sizes, keepQuantized: mode != .f32)
@@ -84,7 +84,7 @@ public enum GPT2Loader {
         return GPT2Model(config: config, weights: try GPT2Weights(loaded, config: config, mode: mode))
     }
 
-    public static func load(path: String, mode: GPT2Weights.WeightMode = .auto) throws -> GPT2Model {
+    public static func load(path: String, mode: WeightMode = .auto) throws -> GPT2Model {
         try load(try GPT2Source.resolve(path), mode: mode)
     }
 }

@@ -26,30 +26,14 @@ public struct GPT2Weights: Sendable {
         return q8 == 0 ? "f32" : (q8 == all.count ? "q8_0" : "q8_0+f32")
     }
 
-    /// How the linear layers hold their weights.
-    public enum WeightMode: String, Sendable {
-        /// Q8_0 where the checkpoint stores Q8_0 (int8 kernels), f32 elsewhere.
-        case auto
-        /// Everything dequantized to f32.
-        case f32
-        /// Every linear layer (and the head) in Q8_0: stored Q8_0 kept, f32 quantized at load.
-        /// Layers whose input width is not a multiple of 32 stay f32 (Q8_0 blocks need it).
-        case q8_0
-    }
+    /// How the linear layers hold their weights (shared with ViT).
+    public typealias WeightMode = ZooModels.WeightMode
 
     public init(_ w: LoadedWeights, config: GPT2Config, mode: WeightMode = .auto) throws {
         let c = config.embedding, f = config.inner
         // A linear layer from field `name`: [out, in] weights in the form `mode` asks for.
         func linear(_ name: String, bias: String?, out: Int, in k: Int) throws -> Linear {
-            let b = try bias.map { try w.values($0) }
-            if mode != .f32, k % 32 == 0, let q = w.quantized[name] {
-                return try Linear(q8_0: try PackedQ8_0(blocks: q.bytes, rows: out, cols: k), bias: b)
-            }
-            let values = try w.values(name)
-            if mode == .q8_0, k % 32 == 0 {
-                return try Linear(q8_0: try PackedQ8_0.quantizing(values, rows: out, cols: k), bias: b)
-            }
-            return try Linear(weight: values, bias: b, outFeatures: out, inFeatures: k)
+            try w.linear(name, bias: try bias.map { try w.values($0) }, out: out, in: k, mode: mode)
         }
         tokenEmbedding = try w.values("wte.weight")
         positionEmbedding = try w.values("wpe.weight")

@@ -14,7 +14,7 @@ public struct LoadedViT: Sendable {
 public enum ViTLoader {
     /// Loads a model folder (config.json + weights; or a timm folder with only model.safetensors)
     /// or a single weights file (timm names; its folder is searched for config.json).
-    public static func load(_ path: String, mode: GPT2Weights.WeightMode = .auto) throws -> LoadedViT {
+    public static func load(_ path: String, mode: WeightMode = .auto) throws -> LoadedViT {
         let d = try describe(path)
         let weights = try WeightLoader.load(d.reader, table: d.table, sizes: d.config.tableSizes, keepQuantized: mode != .f32)
         let model = try ViTModel(config: d.config, weights: weights, mode: mode)

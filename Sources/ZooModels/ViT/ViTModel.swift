@@ -37,20 +37,12 @@ public struct ViTModel: Sendable {
     /// Builds the model from weights that a `WeightLoader` checked against `config`'s table.
     /// `mode`: linear layers in f32, in Q8_0 (int8 kernels; quantized at load where stored f32),
     /// or as stored (auto: Q8_0 where the checkpoint holds Q8_0). Rows that are not whole 32-blocks stay f32.
-    public init(config: ViTConfig, weights: LoadedWeights, mode: GPT2Weights.WeightMode = .auto) throws {
+    public init(config: ViTConfig, weights: LoadedWeights, mode: WeightMode = .auto) throws {
         self.config = config
         let c = config.hiddenSize, i = config.intermediateSize, p = config.numChannels * config.patchSize * config.patchSize
         func linear(_ name: String, out: Int, inp: Int, bias: Bool = true) throws -> Linear {
             let b = bias ? (weights.optional(name + ".bias")?.values ?? [Float](repeating: 0, count: out)) : nil
-            let field = name + ".weight"
-            if mode != .f32, inp % 32 == 0, let q = weights.quantized[field] {
-                return try Linear(q8_0: try PackedQ8_0(blocks: q.bytes, rows: out, cols: inp), bias: b)
-            }
-            let values = try weights.values(field)
-            if mode == .q8_0, inp % 32 == 0 {
-                return try Linear(q8_0: try PackedQ8_0.quantizing(values, rows: out, cols: inp), bias: b)
-            }
-            return try Linear(weight: values, bias: b, outFeatures: out, inFeatures: inp)
+            return try weights.linear(name + ".weight", bias: b, out: out, in: inp, mode: mode)
         }
         patch = try linear("patch", out: c, inp: p)
         cls = try weights.values("cls")
