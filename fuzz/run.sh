@@ -9,7 +9,10 @@ SECONDS_EACH=${1:-60}
 shift || true
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=(safetensors gguf npy npz json)
-[ -x .build-fuzz/fuzz-formats ] || fuzz/build.sh >/dev/null 2>&1
+if [ ! -x .build-fuzz/fuzz-formats ]; then
+  mkdir -p .build-fuzz
+  fuzz/build.sh > .build-fuzz/build.log 2>&1 || { grep -v "Cannot export" .build-fuzz/build.log; echo "fuzz build failed"; exit 1; }
+fi
 for t in "${TARGETS[@]}"; do
   corpus=.build-fuzz/corpus/$t
   mkdir -p "$corpus" "fuzz/findings/$t"
