@@ -31,9 +31,14 @@ public protocol CheckpointReader: AnyObject, Sendable {
     var tensors: [TensorInfo] { get }
     /// The tensor's bytes: a view into the mapped file where the format allows, else a decoded copy.
     func tensor(_ name: String) throws -> Tensor
+    /// Lets go of the memory behind a tensor that was read (mapped pages are dropped; they come
+    /// back from the file if the tensor is read again). Streaming conversions call it per tensor.
+    func release(_ name: String)
 }
 
 extension CheckpointReader {
+    public func release(_ name: String) {}
+
     public func info(_ name: String) -> TensorInfo? { tensors.first(where: { $0.name == name }) }
     public func metadataValue(_ key: String) -> MetadataValue? { metadata.first(where: { $0.key == key })?.value }
     public var tensorNames: [String] { tensors.map(\.name) }

@@ -179,6 +179,10 @@ public final class GGUFReader: CheckpointReader, @unchecked Sendable {
         }
     }
 
+    public func release(_ name: String) {
+        if let offset = offsets[name], let info = info(name) { file.release(offset..<(offset + info.byteCount)) }
+    }
+
     public func tensor(_ name: String) throws -> Tensor {
         guard let info = info(name), let offset = offsets[name] else {
             throw ZooError("no such tensor", path: path, tensor: name)

@@ -102,6 +102,10 @@ public final class SafetensorsReader: CheckpointReader, @unchecked Sendable {
         }
     }
 
+    public func release(_ name: String) {
+        if let range = ranges[name] { file.release(range) }
+    }
+
     public func tensor(_ name: String) throws -> Tensor {
         guard let info = info(name), let range = ranges[name] else { throw ZooError("no such tensor", path: path, tensor: name) }
         return try Tensor(dtype: info.dtype, shape: info.shape,

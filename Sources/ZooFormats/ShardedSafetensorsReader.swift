@@ -69,6 +69,8 @@ public final class ShardedSafetensorsReader: CheckpointReader, @unchecked Sendab
         }
     }
 
+    public func release(_ name: String) { owner[name]?.release(name) }
+
     public func tensor(_ name: String) throws -> Tensor {
         guard let shard = owner[name] else { throw ZooError("no such tensor", path: path, tensor: name) }
         return try shard.tensor(name)

@@ -50,6 +50,16 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: address, count: size)
     }
 
+    /// Drops the pages of `range` from this process's memory (they are read again from the file
+    /// if touched later), so streaming through a large file keeps its resident size small.
+    public func release(_ range: Range<Int>) {
+        guard let mapping, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + page - 1) / page * page
+        let end = min(range.upperBound, bytes.count) / page * page
+        if end > start { _ = madvise(mapping + start, end - start, MADV_DONTNEED) }
+    }
+
     /// Tell the kernel the whole file will be read front to back (conversion, loading).
     public func adviseSequential() {
         if let mapping { _ = madvise(mapping, bytes.count, MADV_SEQUENTIAL) }

@@ -28,7 +28,16 @@ public struct SHA256 {
     public static func hex(file path: String) throws -> String {
         let file = try MappedFile(path: path)
         file.adviseSequential()
-        return hex(file.bytes)
+        var h = SHA256()
+        var offset = 0
+        let chunk = 32 << 20
+        while offset < file.count {
+            let end = min(offset + chunk, file.count)
+            h.update(UnsafeRawBufferPointer(rebasing: file.bytes[offset..<end]))
+            file.release(offset..<end)  // keep the resident size at one chunk, not the file
+            offset = end
+        }
+        return h.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
     public static var usesHardware: Bool { zoo_sha256_uses_shani() != 0 }

@@ -124,6 +124,7 @@ public enum GPT2Conversion {
                 let t = try TableMapping.tensor(entry, reader: reader)
                 try t.withUnsafeBytes { try writer.write(entry.target.name, $0) }
                 bytes += t.bytes.count
+                entry.sourceNames.forEach(reader.release)
                 progress?(k + 1, bytes)
             }
             try writer.finish()
