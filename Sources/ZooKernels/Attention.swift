@@ -1,41 +1,46 @@
-import COpenBLAS
+import CKernels
 import Foundation
 
 /// Multi-head scaled dot-product attention over strided q, k, v (heads side by side in the columns,
-/// head h at columns h*D ..< (h+1)*D, as GPT-2's c_attn and ViT's qkv produce them).
+/// head h at columns h*D ..< (h+1)*D, as GPT-2's c_attn and ViT's qkv produce them), on the
+/// kernel threads (CKernels' zoo_f32_attention: tasks of one head and 16 query rows, so the bits
+/// do not depend on the thread count).
 ///
 /// q: [T, H*D] (row stride ldq), k, v: [S, H*D] (strides ldk, ldv) -> out: [T, H*D] (stride ldo).
 /// Causal: query i (absolute position S - T + i) sees keys 0 ... S - T + i; otherwise all S keys.
-/// scores: scratch of at least T*S floats. Scale 1/sqrt(D) as GPT-2 and ViT use.
+/// scratch: at least `multiHeadAttentionScratch(queries:keys:heads:headDim:)` floats (K is
+/// transposed into it first). Scale 1/sqrt(D) as GPT-2 and ViT use.
 public func multiHeadAttention(q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int,
                                v: UnsafePointer<Float>, ldv: Int, queries t: Int, keys s: Int,
                                heads: Int, headDim d: Int, causal: Bool,
-                               scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, ldo: Int) {
+                               scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, ldo: Int) {
     guard t > 0, s > 0, heads > 0, d > 0 else { return }
-    let scale = 1 / Float(d).squareRoot()
-    let past = s - t
-    for h in 0..<heads {
-        let qh = q + h * d, kh = k + h * d, vh = v + h * d, oh = out + h * d
-        if t == 1 {
-            // Decode step: scores[S] = K_h q * scale; out = V_h^T p (two sgemv, no packing).
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(s), Int32(d), scale, kh, Int32(ldk), qh, 1, 0, scores, 1)
-            softmax(scores, count: s)
-            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(s), Int32(d), 1, vh, Int32(ldv), scores, 1, 0, oh, 1)
-            continue
-        }
-        // scores[T, S] = Q_h K_h^T * scale
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(s), Int32(d),
-                    scale, qh, Int32(ldq), kh, Int32(ldk), 0, scores, Int32(s))
-        for i in 0..<t {
-            let row = scores + i * s
-            let visible = causal ? past + i + 1 : s
-            softmax(row, count: visible)
-            if visible < s { (row + visible).update(repeating: 0, count: s - visible) }
-        }
-        // out_h[T, D] = P[T, S] V_h[S, D]
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(s),
-                    1, scores, Int32(s), vh, Int32(ldv), 0, oh, Int32(ldo))
-    }
+    let c = heads * d
+    zoo_f32_transpose(k, Int64(s), Int64(c), Int64(ldk), scratch, Int64(s))  // [S, H*D] -> kt [H*D, S]
+    _ = zoo_f32_attention(KernelThreads.pool, q, Int64(ldq), scratch, Int64(s), v, Int64(ldv), Int64(t), Int64(s),
+                          Int64(heads), Int64(d), causal ? 1 : 0, out, Int64(ldo), scratch + c * s)
+}
+
+/// Floats of scratch `multiHeadAttention` needs: K transposed plus the kernel's score rows.
+public func multiHeadAttentionScratch(queries t: Int, keys s: Int, heads: Int, headDim d: Int) -> Int {
+    heads * d * s + Int(zoo_f32_attention_scratch(Int64(t), Int64(s), Int64(heads)))
+}
+
+/// Convenience for tests: contiguous q, k, v.  q: [T, H*D], k, v: [S, H*D] -> [T, H*D]
+public func multiHeadAttention(q: [Float], k: [Float], v: [Float], queries t: Int, keys s: Int,
+                               heads: Int, headDim d: Int, causal: Bool) -> [Float] {
+    let c = heads * d
+    var out = [Float](repeating: 0, count: t * c)
+    var scratch = [Float](repeating: 0, count: max(multiHeadAttentionScratch(queries: t, keys: s, heads: heads, headDim: d), 1))
+    q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
+        scratch.withUnsafeMutableBufferPointer { sp in out.withUnsafeMutableBufferPointer { op in
+            guard let qb = qp.baseAddress, let kb = kp.baseAddress, let vb = vp.baseAddress,
+                  let sb = sp.baseAddress, let ob = op.baseAddress else { return }
+            multiHeadAttention(q: qb, ldq: c, k: kb, ldk: c, v: vb, ldv: c, queries: t, keys: s, heads: heads,
+                               headDim: d, causal: causal, scratch: sb, into: ob, ldo: c)
+        } }
+    } } }
+    return out
 }
 
 /// Plain reference of `multiHeadAttention` with contiguous inputs, in double.
@@ -67,8 +72,9 @@ public func multiHeadAttentionReference(q: [Float], k: [Float], v: [Float], quer
     return out
 }
 
-/// Keys and values of the positions seen so far, one pair of [capacity, C] buffers per layer,
-/// allocated once so decode steps allocate nothing.
+/// Keys and values of the positions seen so far, allocated once so decode steps allocate nothing.
+/// Per layer: keys transposed, [C, capacity] (row e holds element e of every position, so the
+/// attention kernel scores many keys side by side), values [capacity, C].
 public final class KVCache: @unchecked Sendable {
     public let layers: Int
     public let capacity: Int
@@ -90,18 +96,25 @@ public final class KVCache: @unchecked Sendable {
     }
 }
 
+/// Floats of scratch `causalSelfAttention` needs for T new rows and S = past + T keys.
+public func causalSelfAttentionScratch(rows t: Int, keys s: Int, heads: Int) -> Int {
+    Int(zoo_f32_attention_scratch(Int64(t), Int64(s), Int64(heads)))
+}
+
 /// Causal self-attention of T new tokens at positions past ..< past+T, appending their keys and
 /// values to layer `layer` of the cache first.
 /// qkv: [T, 3C] (q | k | v) -> out: [T, C]; cache rows 0 ..< past+T valid afterwards.
+/// scratch: `causalSelfAttentionScratch(rows: T, keys: past + T, heads:)` floats.
 /// The caller checks past + T <= cache.capacity.
 public func causalSelfAttention(qkv: UnsafePointer<Float>, rows t: Int, width c: Int, heads: Int,
                                 cache: KVCache, layer: Int, past: Int,
-                                scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-    let kc = cache.keys[layer], vc = cache.values[layer]
+                                scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    let kc = cache.keys[layer], vc = cache.values[layer], cap = cache.capacity
+    // K rows [T, C] (stride 3C) -> columns past ..< past+T of kc [C, capacity]
+    zoo_f32_transpose(qkv + c, Int64(t), Int64(c), Int64(3 * c), kc + past, Int64(cap))
     for i in 0..<t {
-        (kc + (past + i) * c).update(from: qkv + i * 3 * c + c, count: c)
         (vc + (past + i) * c).update(from: qkv + i * 3 * c + 2 * c, count: c)
     }
-    multiHeadAttention(q: qkv, ldq: 3 * c, k: kc, ldk: c, v: vc, ldv: c, queries: t, keys: past + t,
-                       heads: heads, headDim: c / heads, causal: true, scores: scores, into: out, ldo: c)
+    _ = zoo_f32_attention(KernelThreads.pool, qkv, Int64(3 * c), kc, Int64(cap), vc, Int64(c), Int64(t),
+                          Int64(past + t), Int64(heads), Int64(c / heads), 1, out, Int64(c), scratch)
 }

@@ -1,18 +1,15 @@
+import CKernels
 import Foundation
-/// Layer norm over the last dimension, as PyTorch computes it: biased variance, eps inside the sqrt.
-/// x: [T, C] -> y: [T, C]   (y may equal x)
+
+// Layer norm, softmax and residual adds run in CKernels (zk_vector.c: plain C compiled per
+// instruction set, chosen at run time); the double-precision references sit beside them.
+
+/// Layer norm over the last dimension, as PyTorch computes it: biased variance, eps inside the sqrt,
+/// rows split over the kernel threads.  x: [T, C] -> y: [T, C]   (y may equal x)
 public func layerNorm(_ x: UnsafePointer<Float>, rows t: Int, cols c: Int, weight: UnsafePointer<Float>,
                       bias: UnsafePointer<Float>, eps: Float, into y: UnsafeMutablePointer<Float>) {
-    for row in 0..<t {
-        let xr = x + row * c, yr = y + row * c
-        var sum: Float = 0
-        for j in 0..<c { sum += xr[j] }
-        let mean = sum / Float(c)
-        var sq: Float = 0
-        for j in 0..<c { let d = xr[j] - mean; sq += d * d }
-        let rstd = 1 / (sq / Float(c) + eps).squareRoot()
-        for j in 0..<c { yr[j] = (xr[j] - mean) * rstd * weight[j] + bias[j] }
-    }
+    guard t > 0, c > 0 else { return }
+    _ = zoo_f32_layer_norm(KernelThreads.pool, x, Int64(t), Int64(c), Int64(c), weight, bias, eps, y, Int64(c))
 }
 
 /// Reference layer norm in double precision.  x: [T, C] -> y: [T, C]
@@ -36,19 +33,7 @@ public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows t: Int, cols n: I
 /// Softmax of one vector in place.  x: [n] -> [n]
 public func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
     guard n > 0 else { return }
-    var m = x[0]
-    for j in 1..<max(n, 1) where x[j] > m { m = x[j] }
-    var sum: Float = 0
-    var j = 0
-    while j + 16 <= n {
-        let e = expVector(UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self) - m)
-        UnsafeMutableRawPointer(x + j).storeBytes(of: e, as: SIMD16<Float>.self)
-        sum += e.sum()
-        j += 16
-    }
-    while j < n { x[j] = expf(x[j] - m); sum += x[j]; j += 1 }
-    let inv = 1 / sum
-    for k in 0..<n { x[k] *= inv }
+    zoo_f32_softmax(x, Int64(n))
 }
 
 /// Reference softmax in double precision.  x: [n] -> [n]
@@ -59,7 +44,7 @@ public func softmaxReference(_ x: [Float]) -> [Float] {
     return e.map { Float($0 / s) }
 }
 
-/// y += x, element-wise (residual connections).  x: [n], y: [n] -> y: [n]
+/// y += x, element-wise (residual connections), split over the kernel threads.  x: [n], y: [n] -> y: [n]
 public func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int) {
-    for i in 0..<n { y[i] += x[i] }
+    zoo_f32_add(KernelThreads.pool, y, x, Int64(n))
 }

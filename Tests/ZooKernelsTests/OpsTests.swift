@@ -97,10 +97,7 @@ final class OpsTests: XCTestCase {
             let c = heads * d
             let q = r.array(t * c), k = r.array(t * c), v = r.array(t * c)
             for causal in [true, false] {
-                var out = [Float](repeating: 0, count: t * c)
-                var scores = [Float](repeating: 0, count: t * t)
-                multiHeadAttention(q: q, ldq: c, k: k, ldk: c, v: v, ldv: c, queries: t, keys: t, heads: heads, headDim: d,
-                                   causal: causal, scores: &scores, into: &out, ldo: c)
+                let out = multiHeadAttention(q: q, k: k, v: v, queries: t, keys: t, heads: heads, headDim: d, causal: causal)
                 let ref = multiHeadAttentionReference(q: q, k: k, v: v, queries: t, keys: t, heads: heads, headDim: d, causal: causal)
                 XCTAssertLessThan(maxRelativeError(out, ref), 1e-5, "T=\(t) H=\(heads) D=\(d) causal=\(causal)")
             }
@@ -114,14 +111,14 @@ final class OpsTests: XCTestCase {
         let qkv = r.array(total * 3 * c)
         let cache = KVCache(layers: 1, capacity: total, width: c)
         var out = [Float](repeating: 0, count: total * c)
-        var scores = [Float](repeating: 0, count: total * total)
+        var scratch = [Float](repeating: 0, count: causalSelfAttentionScratch(rows: total, keys: total, heads: heads))
         qkv.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 causalSelfAttention(qkv: src.baseAddress!, rows: prefill, width: c, heads: heads, cache: cache, layer: 0,
-                                    past: 0, scores: &scores, into: dst.baseAddress!)
+                                    past: 0, scratch: &scratch, into: dst.baseAddress!)
                 for p in prefill..<total {
                     causalSelfAttention(qkv: src.baseAddress! + p * 3 * c, rows: 1, width: c, heads: heads, cache: cache,
-                                        layer: 0, past: p, scores: &scores, into: dst.baseAddress! + p * c)
+                                        layer: 0, past: p, scratch: &scratch, into: dst.baseAddress! + p * c)
                 }
             }
         }

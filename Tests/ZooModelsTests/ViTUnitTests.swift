@@ -16,51 +16,34 @@ final class ViTUnitTests: XCTestCase {
         }
     }
 
+    /// ViT-shaped attention (non-causal, q | k | v side by side in one [N, 3C] buffer) through
+    /// ZooKernels against the double-precision reference.
     func testAttentionMatchesReference() {
-        for (n, heads, d, batch) in [(23, 3, 16, 2), (197, 2, 64, 1), (37, 5, 12, 3)] {
+        for (n, heads, d) in [(23, 3, 16), (197, 2, 64), (37, 5, 12)] {
             let c = heads * d
-            let qkv = values(batch * n * 3 * c, seed: UInt64(n * d)).map { $0 * 3 }
-            var out = [Float](repeating: 0, count: batch * n * c)
+            let qkv = values(n * 3 * c, seed: UInt64(n * d)).map { $0 * 3 }
+            var out = [Float](repeating: 0, count: n * c)
+            var scratch = [Float](repeating: 0, count: multiHeadAttentionScratch(queries: n, keys: n, heads: heads, headDim: d))
             qkv.withUnsafeBufferPointer { q in
                 out.withUnsafeMutableBufferPointer { o in
-                    ViTAttention.run(qkv: q.baseAddress!, batch: batch, tokens: n, width: c, heads: heads, threads: 2,
-                                     into: o.baseAddress!)
+                    scratch.withUnsafeMutableBufferPointer { s in
+                        let base = q.baseAddress!
+                        multiHeadAttention(q: base, ldq: 3 * c, k: base + c, ldk: 3 * c, v: base + 2 * c, ldv: 3 * c,
+                                           queries: n, keys: n, heads: heads, headDim: d, causal: false,
+                                           scratch: s.baseAddress!, into: o.baseAddress!, ldo: c)
+                    }
                 }
             }
-            for b in 0..<batch {
-                var q = [Float](), k = [Float](), v = [Float]()
-                for t in 0..<n {
-                    let row = (b * n + t) * 3 * c
-                    q += qkv[row..<(row + c)]; k += qkv[(row + c)..<(row + 2 * c)]; v += qkv[(row + 2 * c)..<(row + 3 * c)]
-                }
-                let want = multiHeadAttentionReference(q: q, k: k, v: v, queries: n, keys: n, heads: heads, headDim: d,
-                                                       causal: false)
-                let got = Array(out[(b * n * c)..<((b + 1) * n * c)])
-                // Values up to 3, 64-term f32 dot products: a few f32 ulps of the outputs.
-                XCTAssertLessThan(ImageTestSupport.maxAbsDiff(got, want), 1e-5, "n \(n) heads \(heads) d \(d) image \(b)")
+            var q = [Float](), k = [Float](), v = [Float]()
+            for t in 0..<n {
+                let row = t * 3 * c
+                q += qkv[row..<(row + c)]; k += qkv[(row + c)..<(row + 2 * c)]; v += qkv[(row + 2 * c)..<(row + 3 * c)]
             }
+            let want = multiHeadAttentionReference(q: q, k: k, v: v, queries: n, keys: n, heads: heads, headDim: d,
+                                                   causal: false)
+            // Values up to 3, 64-term f32 dot products: a few f32 ulps of the outputs.
+            XCTAssertLessThan(ImageTestSupport.maxAbsDiff(out, want), 1e-5, "n \(n) heads \(heads) d \(d)")
         }
-    }
-
-    func testExpAccuracy() {
-        var worst: Double = 0
-        var x: Float = -87
-        while x <= 0 {
-            let got = ViTMath.exp16(SIMD16(repeating: x))[0]
-            worst = max(worst, abs(Double(got) / Foundation.exp(Double(x)) - 1))
-            x += 0.0137
-        }
-        XCTAssertLessThan(worst, 5e-7)
-        XCTAssertEqual(ViTMath.exp16(SIMD16(repeating: 0))[3], 1)
-        XCTAssertLessThan(ViTMath.exp16(SIMD16(repeating: -500))[0], 1e-37)  // clamped, still tiny, not garbage
-    }
-
-    func testGeluMatchesDoubleReference() {
-        var x = (0..<4003).map { Float($0 - 2001) * 0.005 }  // -10 ... 10, a tail that is not a multiple of 16
-        var want = x
-        x.withUnsafeMutableBufferPointer { ViTActivations.geluErf($0.baseAddress!, count: $0.count) }
-        want.withUnsafeMutableBufferPointer { geluErfReference($0.baseAddress!, count: $0.count) }
-        for (g, w) in zip(x, want) { XCTAssertLessThan(abs(g - w), 3e-7 * max(1, abs(w)), "gelu") }
     }
 
     /// 1 channel, 4x4 image, patch 2: patch p holds the 2x2 block at grid (p / 2, p % 2), row-major.

@@ -181,6 +181,32 @@ int zoo_q8_act_quantize_rows(zoo_pool *pool, const float *x, int64_t m, int64_t 
 int zoo_q8_0_matmul_q(zoo_pool *pool, const void *packed, int64_t n, int64_t k, const zoo_block_q8_act *xq,
                       int64_t m, const float *bias, float *y, int64_t ldy);
 
+/* ---------------------------------------------------------------------------------------------
+ * f32 vector kernels around the matrix products (zk_vector.c), on the pool (NULL = the caller).
+ * Variant follows zk_current() (avx512vnni -> AVX-512 build, avx2/avxvnni -> AVX2 build, others ->
+ * plain C). Each element's value depends only on its inputs, never on the thread count or the split.
+ *   gelu_tanh: x / (1 + exp(-2u)), u = sqrt(2/pi)(x + 0.044715 x^3)   (= 0.5x(1 + tanh u))
+ *   gelu_erf:  0.5 x (1 + erf(x/sqrt 2)) via erfc, fractional error < 1.2e-7 before rounding
+ *   layer_norm: rows of y = (x - mean) / sqrt(var + eps) * w + b (biased variance); y may equal x
+ *   softmax: one row in place, max subtracted
+ *   attention: q [T, H*D] (row stride ldq), keys transposed kt [H*D, S] (row stride ldkt >= S: row
+ *     h*D + e holds element e of head h of every key, the layout of Zoo's KV cache), v [S, H*D]
+ *     (stride ldv) -> out [T, H*D] (stride ldo); scale 1/sqrt(D); causal: query i sees keys
+ *     0 .. S - T + i. scratch: zoo_f32_attention_scratch(T, S, H) floats. Threads take (head,
+ *     16 query rows) tasks; the bits do not depend on the thread count.
+ *   transpose: dst[j*ldd + i] = src[i*lds + j], i < rows, j < cols (e.g. keys into kt). */
+void zoo_f32_gelu_tanh(zoo_pool *pool, float *x, int64_t n);
+void zoo_f32_gelu_erf(zoo_pool *pool, float *x, int64_t n);
+void zoo_f32_add(zoo_pool *pool, float *y, const float *x, int64_t n);   /* y += x */
+int zoo_f32_layer_norm(zoo_pool *pool, const float *x, int64_t rows, int64_t cols, int64_t ldx,
+                       const float *w, const float *b, float eps, float *y, int64_t ldy);
+void zoo_f32_softmax(float *x, int64_t n);
+size_t zoo_f32_attention_scratch(int64_t t, int64_t s, int64_t heads);
+int zoo_f32_attention(zoo_pool *pool, const float *q, int64_t ldq, const float *kt, int64_t ldkt,
+                      const float *v, int64_t ldv, int64_t t, int64_t s, int64_t heads, int64_t d,
+                      int causal, float *out, int64_t ldo, float *scratch);
+void zoo_f32_transpose(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd);
+
 #ifdef __cplusplus
 }
 #endif

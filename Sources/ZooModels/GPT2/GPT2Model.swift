@@ -66,10 +66,11 @@ public final class GPT2Session {
             hidden = .allocate(capacity: t * max(f, c))
             scratchRows = t
         }
-        if t * s > scoresCapacity {
+        let need = causalSelfAttentionScratch(rows: t, keys: s, heads: model.config.heads)
+        if need > scoresCapacity {
             scores.deallocate()
-            scores = .allocate(capacity: t * s)
-            scoresCapacity = t * s
+            scores = .allocate(capacity: need)
+            scoresCapacity = need
         }
     }
 
@@ -134,7 +135,7 @@ public final class GPT2Session {
         layerNorm(x, rows: t, cols: c, weight: b.ln1Weight, bias: b.ln1Bias, eps: eps, into: a)   // [T, C]
         b.qkv.forward(a, rows: t, into: qkv)                                                   // [T, C] -> [T, 3C]
         causalSelfAttention(qkv: qkv, rows: t, width: c, heads: cfg.heads, cache: cache, layer: layer,
-                            past: position, scores: scores, into: att)                         // [T, 3C] -> [T, C]
+                            past: position, scratch: scores, into: att)                         // [T, 3C] -> [T, C]
         b.attnProj.forward(att, rows: t, into: a)                                              // [T, C] -> [T, C]
         addInPlace(x, a, count: t * c)
         // x = x + proj(gelu(fc(ln_2(x))))

@@ -78,7 +78,7 @@ public struct ViTModel: Sendable {
         var x = [Float](repeating: 0, count: rows * c)
         try embed(pixels: pixels, batch: b, into: &x)
 
-        var scratch = ViTScratch(rows: rows, width: c, intermediate: cfg.intermediateSize, tokens: n)
+        var scratch = ViTScratch(rows: rows, width: c, intermediate: cfg.intermediateSize, tokens: n, heads: cfg.numHeads)
         var hidden: [[Float]] = []
         x.withUnsafeMutableBufferPointer { xp in
             guard let xb = xp.baseAddress else { return }
@@ -117,13 +117,18 @@ public struct ViTModel: Sendable {
             viTLayerNorm(x, rows: rows, cols: c, weight: block.norm1Weight, bias: block.norm1Bias, eps: eps, into: norm)  // [BN, C]
             block.qkv.forward(norm, rows: rows, into: qkv)  // [BN, C] -> [BN, 3C]
             // Non-causal attention within each image: [BN, 3C] -> [BN, C].
-            ViTAttention.run(qkv: qkv, batch: b, tokens: n, width: c, heads: cfg.numHeads,
-                             threads: max(KernelThreads.current, 1), into: attn)
+            let d = c / cfg.numHeads
+            for image in 0..<b {
+                let q = qkv + image * n * 3 * c
+                multiHeadAttention(q: q, ldq: 3 * c, k: q + c, ldk: 3 * c, v: q + 2 * c, ldv: 3 * c, queries: n, keys: n,
+                                   heads: cfg.numHeads, headDim: d, causal: false, scratch: s.storage.attentionScratch,
+                                   into: attn + image * n * c, ldo: c)
+            }
             block.proj.forward(attn, rows: rows, into: norm)  // [BN, C] -> [BN, C]
             addInPlace(x, norm, count: rows * c)
             viTLayerNorm(x, rows: rows, cols: c, weight: block.norm2Weight, bias: block.norm2Bias, eps: eps, into: norm)
             block.fc1.forward(norm, rows: rows, into: mlp)  // [BN, C] -> [BN, I]
-            if cfg.exactGELU { ViTActivations.geluErf(mlp, count: rows * inter) } else { geluTanh(mlp, count: rows * inter) }
+            if cfg.exactGELU { geluErf(mlp, count: rows * inter) } else { geluTanh(mlp, count: rows * inter) }
             block.fc2.forward(mlp, rows: rows, into: norm)  // [BN, I] -> [BN, C]
             addInPlace(x, norm, count: rows * c)
         }

@@ -1,11 +1,12 @@
 import ZooKernels
 
 /// Work buffers for one forward pass, allocated once per call at stable addresses.
-/// norm: [BN, C], qkv: [BN, 3C], attn: [BN, C], mlp: [BN, I].
+/// norm: [BN, C], qkv: [BN, 3C], attn: [BN, C], mlp: [BN, I]; attentionScratch for one image's
+/// attention (its K transposed and score rows).
 final class ViTScratchStorage {
-    let norm, qkv, attn, mlp: UnsafeMutablePointer<Float>
+    let norm, qkv, attn, mlp, attentionScratch: UnsafeMutablePointer<Float>
 
-    init(rows: Int, width c: Int, intermediate: Int, tokens: Int) {
+    init(rows: Int, width c: Int, intermediate: Int, tokens: Int, heads: Int) {
         func make(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
             p.initialize(repeating: 0, count: max(n, 1))
@@ -15,16 +16,17 @@ final class ViTScratchStorage {
         qkv = make(rows * 3 * c)
         attn = make(rows * c)
         mlp = make(rows * intermediate)
+        attentionScratch = make(multiHeadAttentionScratch(queries: tokens, keys: tokens, heads: heads, headDim: c / max(heads, 1)))
     }
 
-    deinit { [norm, qkv, attn, mlp].forEach { $0.deallocate() } }
+    deinit { [norm, qkv, attn, mlp, attentionScratch].forEach { $0.deallocate() } }
 }
 
 struct ViTScratch {
     let storage: ViTScratchStorage
 
-    init(rows: Int, width: Int, intermediate: Int, tokens: Int) {
-        storage = ViTScratchStorage(rows: rows, width: width, intermediate: intermediate, tokens: tokens)
+    init(rows: Int, width: Int, intermediate: Int, tokens: Int, heads: Int) {
+        storage = ViTScratchStorage(rows: rows, width: width, intermediate: intermediate, tokens: tokens, heads: heads)
     }
 
     func withBuffers(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
