@@ -14,10 +14,22 @@
 /* One or two query rows against keys [0, n): s0 (and s1 when q1) get the scaled scores. */
 ZKV_ATTR static inline void ZKV_NAME(zka_scores)(const float *q0, const float *q1, const float *kt, int64_t ldkt,
                                                  int64_t d, int64_t n, float scale, float *s0, float *s1) {
+    if (!q1) {
+        /* One row (a decode step): the keys are cold (the weights streamed through the caches
+           since the last step), so read each row of kt once, front to back, accumulating all n
+           scores in s0; the same operations in the same order as the blocked form below. */
+        for (int64_t j = 0; j < n; j++) s0[j] = 0.0f;
+        for (int64_t e = 0; e < d; e++) {
+            const float x0 = q0[e], *row = kt + e * ldkt;
+            for (int64_t j = 0; j < n; j++) s0[j] = ZKV_FMA(x0, row[j], s0[j]);
+        }
+        for (int64_t j = 0; j < n; j++) s0[j] = s0[j] * scale;
+        return;
+    }
     for (int64_t j0 = 0; j0 < n; j0 += ZKV_BLOCK) {
         float a0[ZKV_BLOCK] = {0}, a1[ZKV_BLOCK] = {0};
         const float *col = kt + j0;
-        if (n - j0 >= ZKV_BLOCK && q1) {
+        if (n - j0 >= ZKV_BLOCK) {
             for (int64_t e = 0; e < d; e++) {
                 const float x0 = q0[e], x1 = q1[e], *row = col + e * ldkt;
                 for (int j = 0; j < ZKV_BLOCK; j++) {
@@ -25,17 +37,12 @@ ZKV_ATTR static inline void ZKV_NAME(zka_scores)(const float *q0, const float *q
                     a1[j] = ZKV_FMA(x1, row[j], a1[j]);
                 }
             }
-        } else if (n - j0 >= ZKV_BLOCK) {
-            for (int64_t e = 0; e < d; e++) {
-                const float x0 = q0[e], *row = col + e * ldkt;
-                for (int j = 0; j < ZKV_BLOCK; j++) a0[j] = ZKV_FMA(x0, row[j], a0[j]);
-            }
         } else {
             /* the last, partial block: same lanes, loads past n masked to 0 (constant trip count,
                so the accumulators stay in registers) */
             const int64_t len = n - j0;
             for (int64_t e = 0; e < d; e++) {
-                const float x0 = q0[e], x1 = q1 ? q1[e] : 0.0f, *row = col + e * ldkt;
+                const float x0 = q0[e], x1 = q1[e], *row = col + e * ldkt;
                 for (int j = 0; j < ZKV_BLOCK; j++) {
                     const float kv = j < len ? row[j] : 0.0f;
                     a0[j] = ZKV_FMA(x0, kv, a0[j]);
@@ -45,8 +52,7 @@ ZKV_ATTR static inline void ZKV_NAME(zka_scores)(const float *q0, const float *q
         }
         const int64_t len = n - j0 < ZKV_BLOCK ? n - j0 : ZKV_BLOCK;
         for (int64_t j = 0; j < len; j++) s0[j0 + j] = a0[j] * scale;
-        if (q1)
-            for (int64_t j = 0; j < len; j++) s1[j0 + j] = a1[j] * scale;
+        for (int64_t j = 0; j < len; j++) s1[j0 + j] = a1[j] * scale;
     }
 }
 

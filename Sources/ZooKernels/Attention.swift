@@ -73,12 +73,16 @@ public func multiHeadAttentionReference(q: [Float], k: [Float], v: [Float], quer
 }
 
 /// Keys and values of the positions seen so far, allocated once so decode steps allocate nothing.
-/// Per layer: keys transposed, [C, capacity] (row e holds element e of every position, so the
+/// Per layer: keys transposed, [C, keyStride] (row e holds element e of every position, so the
 /// attention kernel scores many keys side by side), values [capacity, C].
 public final class KVCache: @unchecked Sendable {
     public let layers: Int
     public let capacity: Int
     public let width: Int
+    /// Floats between rows of the transposed keys: the capacity rounded up to 16, plus 16. A
+    /// power-of-two stride (a 1024-position context is 4 KB per row) would put every row of a
+    /// score block in the same L1 set; the extra cache line staggers them.
+    public let keyStride: Int
     public private(set) var keys: [UnsafeMutablePointer<Float>]
     public private(set) var values: [UnsafeMutablePointer<Float>]
 
@@ -86,7 +90,9 @@ public final class KVCache: @unchecked Sendable {
         self.layers = layers
         self.capacity = capacity
         self.width = width
-        keys = (0..<layers).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: max(capacity * width, 1)) }
+        let stride = (capacity + 15) / 16 * 16 + 16
+        keyStride = stride
+        keys = (0..<layers).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: max(stride * width, 1)) }
         values = (0..<layers).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: max(capacity * width, 1)) }
     }
 
@@ -109,8 +115,8 @@ public func causalSelfAttentionScratch(rows t: Int, keys s: Int, heads: Int) -> 
 public func causalSelfAttention(qkv: UnsafePointer<Float>, rows t: Int, width c: Int, heads: Int,
                                 cache: KVCache, layer: Int, past: Int,
                                 scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-    let kc = cache.keys[layer], vc = cache.values[layer], cap = cache.capacity
-    // K rows [T, C] (stride 3C) -> columns past ..< past+T of kc [C, capacity]
+    let kc = cache.keys[layer], vc = cache.values[layer], cap = cache.keyStride
+    // K rows [T, C] (stride 3C) -> columns past ..< past+T of kc [C, keyStride]
     zoo_f32_transpose(qkv + c, Int64(t), Int64(c), Int64(3 * c), kc + past, Int64(cap))
     for i in 0..<t {
         (vc + (past + i) * c).update(from: qkv + i * 3 * c + 2 * c, count: c)
