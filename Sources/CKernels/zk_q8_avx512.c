@@ -144,13 +144,16 @@ ZK_AVX512 static inline __m512 gemv_group(const uint8_t *gp, int64_t nb, const z
 /* GEMM tile: NG (1 or 2) groups of 16 rows x MR activation rows, for every block. Each broadcast of 4
    activation bytes feeds NG VPDPBUSD and each weight vector is used MR times; one accumulator chain per
    (row, group), so MR * NG = 12 independent chains cover VPDPBUSD's latency (4 cycles).
-   What bounds it (measured on Zen 5, benchmarks/kernels/q8_bench.c): a 512-bit VPDPBUSD issues once
-   per cycle, and VMULPS zmm competes for the same slot (VADDPS, VCVTDQ2PS, broadcast loads do not), so
-   the contract's two multiplies per (row, block) cost 2 slots per 8 VPDPBUSD: at most 80% of the int8
-   peak. MR = 6, NG = 2 runs at ~90% of that bound (~5% faster than one group with MR = 8, the rest of
-   the gap is the activation quantizer and scheduling); MR = 4, 5 are within noise of 6, MR = 8 with
-   NG = 2 is slower. The correction c is the accumulator's start value and dx a broadcast operand, so
-   nothing else is added to the float step. always_inline + constant MR, NG keep it in registers. */
+   What bounds it (measured on Zen 5, benchmarks/kernels/vnni_ports.c): a 512-bit VPDPBUSD issues once
+   per cycle, and VMULPS zmm takes the same slot (VADDPS, VCVTDQ2PS, broadcast loads do not), so the
+   contract's two multiplies per (row, block) cost 2 slots per 8 VPDPBUSD: at most 80% of the int8
+   peak, 1.25 cycles per VPDPBUSD. With weights in cache this tile and the former one-group, 8-row tile
+   both run at ~1.26. What is left is the weights' first pass from DRAM (a model is larger than L3):
+   there the pairs run at 1.31-1.39 cycles against 1.40-1.43 for one group at a time (2-7%, q8_bench
+   -k); software prefetch of the next pair (all at once or spread over the tiles) did not help.
+   MR = 4, 5 are within noise of 6; 7 (and 8 with NG = 2) are slower. The correction c is the
+   accumulator's start value and dx a broadcast operand, so nothing else joins the float step.
+   always_inline + constant MR, NG keep everything in registers. */
 #ifndef ZK_MR
 #define ZK_MR 6
 #endif

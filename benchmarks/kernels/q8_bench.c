@@ -5,7 +5,9 @@
    contains SHAPE), -m M (only that m), -t T (only that thread count), -q (skip the bit check),
    -c (time with the process's CPU time instead of the wall clock: on a machine shared with other
    jobs this keeps 1-thread figures meaningful; 2-thread figures then count both threads' CPU time,
-   spinning included, so use it with -t 1).
+   spinning included, so use it with -t 1), -w (warm weights: always the same copy, so they stay in
+   cache; shows the kernel's own speed against the cold-weight case that a model larger than L3 sees),
+   -k (kernel only: zoo_q8_0_gemm on activations quantized beforehand, 1 thread).
    ZOO_KERNEL=avx2|scalar|... picks the variant as in the library.
 
    Each (N, K) weight matrix is repacked once and copied until the copies exceed 128 MB, and every call
@@ -72,7 +74,7 @@ static int check(zoo_pool *pool, const void *packed, const zoo_block_q8_0 *q, in
 }
 
 int main(int argc, char **argv) {
-    int runs = 9, only_m = 0, only_t = 0, verify = 1;
+    int runs = 9, only_m = 0, only_t = 0, verify = 1, warm = 0, kernel_only = 0;
     const char *only_shape = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-r") && i + 1 < argc) runs = atoi(argv[++i]);
@@ -81,13 +83,16 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "-t") && i + 1 < argc) only_t = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-q")) verify = 0;
         else if (!strcmp(argv[i], "-c")) use_cpu_time = 1;
-        else { fprintf(stderr, "usage: %s [-r runs] [-s NxK] [-m m] [-t threads] [-q] [-c]\n", argv[0]); return 2; }
+        else if (!strcmp(argv[i], "-w")) warm = 1;
+        else if (!strcmp(argv[i], "-k")) kernel_only = 1;
+        else { fprintf(stderr, "usage: %s [-r runs] [-s NxK] [-m m] [-t threads] [-q] [-c] [-w] [-k]\n", argv[0]); return 2; }
     }
     static const int64_t shapes[][2] = {{2304, 768}, {768, 768}, {3072, 768}, {768, 3072}, {50257, 768}};
     static const int ms[] = {1, 128};
     static const int ts[] = {1, 2};
     zoo_pool *pools[3] = {NULL, zoo_pool_create(1), zoo_pool_create(2)};
-    printf("variant %s, %d runs, median, %s time\n", zoo_kernel_name(), runs, use_cpu_time ? "CPU" : "wall");
+    printf("variant %s, %d runs, median, %s time%s%s\n", zoo_kernel_name(), runs, use_cpu_time ? "CPU" : "wall",
+           warm ? ", warm weights" : ", cold weights", kernel_only ? ", gemm kernel only" : "");
     printf("%-10s %4s %2s %10s %8s %8s %10s\n", "NxK", "m", "t", "us/call", "GOPS", "GB/s", "best us");
     int failures = 0;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -120,8 +125,10 @@ int main(int argc, char **argv) {
             for (size_t ti = 0; ti < sizeof ts / sizeof ts[0]; ti++) {
                 const int t = ts[ti];
                 if (only_t && t != only_t) continue;
+                if (kernel_only && t != 1) continue;
                 zoo_pool *pool = pools[t];
                 /* calls per sample: about 20 ms of work (estimate from one warm call) */
+                if (kernel_only) zoo_q8_act_quantize_rows(NULL, x, m, k, k, (zoo_block_q8_act *)work);
                 double t0 = now_s();
                 zoo_q8_0_matmul(pool, packed, n, k, x, m, k, bias, y, n, work);
                 double one = now_s() - t0;
@@ -132,8 +139,11 @@ int main(int argc, char **argv) {
                 for (int r = 0; r < runs; r++) {
                     t0 = now_s();
                     for (int i = 0; i < reps; i++) {
-                        zoo_q8_0_matmul(pool, packed + (size_t)c * psize, n, k, x, m, k, bias, y, n, work);
-                        c = c + 1 == copies ? 0 : c + 1;
+                        if (kernel_only)
+                            zoo_q8_0_gemm(packed + (size_t)c * psize, n, k, (const zoo_block_q8_act *)work, m, bias, y, n, 0, n);
+                        else
+                            zoo_q8_0_matmul(pool, packed + (size_t)c * psize, n, k, x, m, k, bias, y, n, work);
+                        c = warm || c + 1 == copies ? 0 : c + 1;
                     }
                     samples[r] = (now_s() - t0) / reps;
                 }
