@@ -141,56 +141,102 @@ ZK_AVX512 static inline __m512 gemv_group(const uint8_t *gp, int64_t nb, const z
     return s;
 }
 
-/* GEMM tile: one group of 16 rows x MR activation rows. The 8 weight vectors of a block are loaded
-   once and used MR times. always_inline + a constant MR lets the compiler keep everything in registers. */
-#define ZK_MR 8
+/* GEMM tile: NG (1 or 2) groups of 16 rows x MR activation rows, for every block. Each broadcast of 4
+   activation bytes feeds NG VPDPBUSD and each weight vector is used MR times; one accumulator chain per
+   (row, group), so MR * NG = 12 independent chains cover VPDPBUSD's latency (4 cycles).
+   What bounds it (measured on Zen 5, benchmarks/kernels/vnni_ports.c): a 512-bit VPDPBUSD issues once
+   per cycle, and VMULPS zmm takes the same slot (VADDPS, VCVTDQ2PS, broadcast loads do not), so the
+   contract's two multiplies per (row, block) cost 2 slots per 8 VPDPBUSD: at most 80% of the int8
+   peak, 1.25 cycles per VPDPBUSD. With weights in cache this tile and the former one-group, 8-row tile
+   both run at ~1.26. What is left is the weights' first pass from DRAM (a model is larger than L3):
+   there the pairs run at 1.31-1.39 cycles against 1.40-1.43 for one group at a time (2-7%, q8_bench
+   -k); software prefetch of the next pair (all at once or spread over the tiles) did not help.
+   MR = 4, 5 are within noise of 6; 7 (and 8 with NG = 2) are slower. The correction c is the
+   accumulator's start value and dx a broadcast operand, so nothing else joins the float step.
+   always_inline + constant MR, NG keep everything in registers. */
+#ifndef ZK_MR
+#define ZK_MR 6
+#endif
 ZK_AVX512 __attribute__((always_inline)) static inline void
-gemm_tile(const uint8_t *gp, int64_t nb, const zoo_block_q8_act *x, int mr, float *y, int64_t ldy,
-          const float *bias, int64_t row0, int i0, int i1) {
-    __m512 s[ZK_MR];
-    for (int i = 0; i < mr; i++) s[i] = _mm512_setzero_ps();
+gemm_tile(const uint8_t *gp, int64_t gstride, int64_t nb, const zoo_block_q8_act *x, const int mr, const int ng,
+          float *y, int64_t ldy, const float *bias, int64_t row0, int i0, int i1, int i1b) {
+    __m512 s0[ZK_MR], s1[ZK_MR];
+    for (int i = 0; i < mr; i++) s0[i] = s1[i] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *cell = gp + b * ZK_CELL_BYTES;
-        __m512i w[8];
-        for (int c = 0; c < 8; c++) w[c] = _mm512_loadu_si512(cell + 32 + 64 * c);
-        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)cell));
+        const uint8_t *cell = gp + b * ZK_CELL_BYTES, *cell1 = cell + gstride;
+        __m512i a0[ZK_MR], a1[ZK_MR];
         for (int i = 0; i < mr; i++) {
-            const zoo_block_q8_act *xb = x + i * nb + b;
-            __m512i a0 = _mm512_set1_epi32(xb->c), a1 = _mm512_setzero_si512();
-            for (int c = 0; c < 8; c += 2) {
-                a0 = _mm512_dpbusd_epi32(a0, w[c], _mm512_set1_epi32(load_i32(xb->qs + 4 * c)));
-                a1 = _mm512_dpbusd_epi32(a1, w[c + 1], _mm512_set1_epi32(load_i32(xb->qs + 4 * c + 4)));
+            a0[i] = _mm512_set1_epi32(x[i * nb + b].c);
+            if (ng == 2) a1[i] = a0[i];
+        }
+        for (int c = 0; c < 8; c++) {
+            const __m512i w0 = _mm512_loadu_si512(cell + 32 + 64 * c);
+            const __m512i w1 = ng == 2 ? _mm512_loadu_si512(cell1 + 32 + 64 * c) : w0;
+            for (int i = 0; i < mr; i++) {
+                const __m512i xb = _mm512_set1_epi32(load_i32(x[i * nb + b].qs + 4 * c));
+                a0[i] = _mm512_dpbusd_epi32(a0[i], w0, xb);
+                if (ng == 2) a1[i] = _mm512_dpbusd_epi32(a1[i], w1, xb);
             }
-            const __m512 t = _mm512_mul_ps(dw, _mm512_set1_ps(xb->d));
-            s[i] = _mm512_add_ps(s[i], _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(a0, a1)), t));
+        }
+        const __m512 dw0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)cell));
+        const __m512 dw1 = ng == 2 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)cell1)) : dw0;
+        for (int i = 0; i < mr; i++) {
+            const __m512 xd = _mm512_set1_ps(x[i * nb + b].d);
+            s0[i] = _mm512_add_ps(s0[i], _mm512_mul_ps(_mm512_cvtepi32_ps(a0[i]), _mm512_mul_ps(dw0, xd)));
+            if (ng == 2) s1[i] = _mm512_add_ps(s1[i], _mm512_mul_ps(_mm512_cvtepi32_ps(a1[i]), _mm512_mul_ps(dw1, xd)));
         }
     }
-    for (int i = 0; i < mr; i++) store_group(y + i * ldy, bias, row0, i0, i1, s[i]);
+    for (int i = 0; i < mr; i++) {
+        store_group(y + i * ldy, bias, row0, i0, i1, s0[i]);
+        if (ng == 2) store_group(y + i * ldy, bias, row0 + ZK_GROUP, 0, i1b, s1[i]);
+    }
+}
+
+/* all m activation rows against NG groups starting at row0 */
+ZK_AVX512 __attribute__((always_inline)) static inline void
+gemm_groups(const uint8_t *gp, int64_t nb, const zoo_block_q8_act *x, int64_t m, const int ng, float *y,
+            int64_t ldy, const float *bias, int64_t row0, int i0, int i1, int i1b) {
+    const int64_t gs = nb * ZK_CELL_BYTES;
+    int64_t i = 0;
+    for (; i + ZK_MR <= m; i += ZK_MR) gemm_tile(gp, gs, nb, x + i * nb, ZK_MR, ng, y + i * ldy, ldy, bias, row0, i0, i1, i1b);
+    switch (m - i) {
+#if ZK_MR > 7
+    case 7: gemm_tile(gp, gs, nb, x + i * nb, 7, ng, y + i * ldy, ldy, bias, row0, i0, i1, i1b); break;
+#endif
+#if ZK_MR > 6
+    case 6: gemm_tile(gp, gs, nb, x + i * nb, 6, ng, y + i * ldy, ldy, bias, row0, i0, i1, i1b); break;
+#endif
+#if ZK_MR > 5
+    case 5: gemm_tile(gp, gs, nb, x + i * nb, 5, ng, y + i * ldy, ldy, bias, row0, i0, i1, i1b); break;
+#endif
+    case 4: gemm_tile(gp, gs, nb, x + i * nb, 4, ng, y + i * ldy, ldy, bias, row0, i0, i1, i1b); break;
+    case 3: gemm_tile(gp, gs, nb, x + i * nb, 3, ng, y + i * ldy, ldy, bias, row0, i0, i1, i1b); break;
+    case 2: gemm_tile(gp, gs, nb, x + i * nb, 2, ng, y + i * ldy, ldy, bias, row0, i0, i1, i1b); break;
+    case 1: gemm_tile(gp, gs, nb, x + i * nb, 1, ng, y + i * ldy, ldy, bias, row0, i0, i1, i1b); break;
+    default: break;
+    }
 }
 
 ZK_AVX512 static void gemm(const uint8_t *wp, int64_t n, int64_t nb, const zoo_block_q8_act *x, int64_t m,
                            const float *bias, float *y, int64_t ldy, int64_t r0, int64_t r1) {
     (void)n;
-    for (int64_t g = r0 / ZK_GROUP; g * ZK_GROUP < r1; g++) {
+    for (int64_t g = r0 / ZK_GROUP; g * ZK_GROUP < r1;) {
         const int64_t row0 = g * ZK_GROUP;
         const int i0 = r0 > row0 ? (int)(r0 - row0) : 0;
         const int i1 = r1 - row0 < ZK_GROUP ? (int)(r1 - row0) : ZK_GROUP;
         const uint8_t *gp = wp + g * nb * ZK_CELL_BYTES;
         if (m == 1) {
             store_group(y, bias, row0, i0, i1, gemv_group(gp, nb, x));
+            g++;
             continue;
         }
-        int64_t i = 0;
-        for (; i + ZK_MR <= m; i += ZK_MR) gemm_tile(gp, nb, x + i * nb, ZK_MR, y + i * ldy, ldy, bias, row0, i0, i1);
-        switch (m - i) {
-        case 7: gemm_tile(gp, nb, x + i * nb, 7, y + i * ldy, ldy, bias, row0, i0, i1); break;
-        case 6: gemm_tile(gp, nb, x + i * nb, 6, y + i * ldy, ldy, bias, row0, i0, i1); break;
-        case 5: gemm_tile(gp, nb, x + i * nb, 5, y + i * ldy, ldy, bias, row0, i0, i1); break;
-        case 4: gemm_tile(gp, nb, x + i * nb, 4, y + i * ldy, ldy, bias, row0, i0, i1); break;
-        case 3: gemm_tile(gp, nb, x + i * nb, 3, y + i * ldy, ldy, bias, row0, i0, i1); break;
-        case 2: gemm_tile(gp, nb, x + i * nb, 2, y + i * ldy, ldy, bias, row0, i0, i1); break;
-        case 1: gemm_tile(gp, nb, x + i * nb, 1, y + i * ldy, ldy, bias, row0, i0, i1); break;
-        default: break;
+        if (r1 - row0 > ZK_GROUP) { /* a second group follows: pair them */
+            const int i1b = r1 - row0 - ZK_GROUP < ZK_GROUP ? (int)(r1 - row0 - ZK_GROUP) : ZK_GROUP;
+            gemm_groups(gp, nb, x, m, 2, y, ldy, bias, row0, i0, i1, i1b);
+            g += 2;
+        } else {
+            gemm_groups(gp, nb, x, m, 1, y, ldy, bias, row0, i0, i1, 0);
+            g++;
         }
     }
 }

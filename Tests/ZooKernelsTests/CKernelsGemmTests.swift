@@ -180,6 +180,32 @@ final class CKernelsGemmTests: XCTestCase {
         XCTAssertGreaterThan(checked, 50)
     }
 
+    func testEveryTileRemainderAndGroupPairing() {
+        // GEMM kernels cut m into tiles of a few activation rows and may take 16-row groups in pairs:
+        // every m up to 13 (each remainder of tiles up to 12 rows), group counts 1..4 with a partial
+        // last group, and row ranges that start or end inside a group, an odd number of groups in
+        // or one group only, all against the reference
+        var rng = CKRandom(seed: 21)
+        let k = 96
+        for n in [16, 33, 48, 64] {
+            let q = CK.quantize(CK.values(n * k, mode: 0, rng: &rng), rows: n, k: k)
+            let wp = CK.repack(q, n: n, k: k)
+            let bias = (0..<n).map { _ in rng.float() }
+            for m in 2...13 {
+                let xq = CK.quantizeAct(CK.values(m * k, mode: m % 6, rng: &rng), rows: m, k: k)
+                let ref = gemmRef(q, n: n, k: k, xq, m: m, bias: bias, ldy: n)
+                let cuts = [[0, n], [0, 5, n], [0, 16, n], [0, 21, n], [0, n - 1, n], [0, 3, n - 17, n].filter { $0 >= 0 }]
+                CK.forEachVariant { v in
+                    for cut in cuts where zip(cut, cut.dropFirst()).allSatisfy({ $0 <= $1 }) {
+                        var y = [Float](repeating: 0, count: m * n)
+                        for (a, b) in zip(cut, cut.dropFirst()) { gemm(wp, n: n, k: k, xq, m: m, bias: bias, y: &y, ldy: n, rows: a..<b) }
+                        XCTAssertEqual(y.map(\.bitPattern), ref.map(\.bitPattern), "\(v) n=\(n) m=\(m) cuts=\(cut)")
+                    }
+                }
+            }
+        }
+    }
+
     func testReferenceAgreesWithDoublePrecision() {
         // the reference's f32 accumulation vs the exact sum of dequantized products
         var rng = CKRandom(seed: 3)
