@@ -34,7 +34,8 @@ final class FuzzModelRegressionTests: XCTestCase {
     }
 
     /// The checks added for the findings say what is wrong (before them: Int overflow traps, a
-    /// crashing range, and allocations of 2^40 label strings or a 2 GiB PNG buffer).
+    /// crashing range, and allocations of 2^40 label strings, a 2 GiB PNG buffer or a 768 MB JPEG
+    /// buffer for 2 KB files).
     func testFixesForFindings() throws {
         func vitError(_ text: String) -> String {
             do {
@@ -54,6 +55,12 @@ final class FuzzModelRegressionTests: XCTestCase {
             + "/fuzz/regressions/image/png-ihdr-16384x16384-rgba16-tiny-idat.png"))
         XCTAssertThrowsError(try png.withUnsafeBytes { try ImageDecoder.decode(bytes: $0, path: "bomb.png") }) { error in
             XCTAssertTrue("\(error)".contains("deflate expands at most 1032:1"), "\(error)")
+        }
+        for name in ["jpeg-sof-16000x16000-baseline-2kb.jpg", "jpeg-sof-16000x16000-progressive-2kb.jpg"] {
+            let jpeg = try Data(contentsOf: URL(fileURLWithPath: Self.root + "/fuzz/regressions/image/" + name))
+            XCTAssertThrowsError(try jpeg.withUnsafeBytes { try ImageDecoder.decode(bytes: $0, path: name) }) { error in
+                XCTAssertTrue("\(error)".contains("250000 coded blocks"), "\(error)")
+            }
         }
     }
 
