@@ -43,6 +43,16 @@ enum JPEGMarkers {
                 let height = Int(b[at + 3]) << 8 | Int(b[at + 4])
                 let width = Int(b[at + 5]) << 8 | Int(b[at + 6])
                 try ImageLimits.check(width: width, height: height, path: path)
+                // The RGB buffer is allocated before libjpeg reads a scan, so a header alone must not
+                // be able to ask for it. A Huffman-coded file that decodes without a warning has a
+                // DC scan coding every block of some component in at least one bit, and a component
+                // has at least one 8x8 block per 32x32 pixels (sampling factors are at most 4).
+                // Arithmetic coding (SOF9-SOF15) has no such floor and keeps only the size cap.
+                let minimumBlocks = (width / 32) * (height / 32)
+                if marker < 0xC8 && minimumBlocks > 8 * b.count {
+                    throw ZooError("JPEG frame header says \(width)x\(height), which takes at least \(minimumBlocks) coded "
+                                   + "blocks of one bit or more; the file has only \(b.count) bytes", path: path)
+                }
                 return
             }
             at += length

@@ -26,6 +26,19 @@ enum PNGDecoder {
         if bytes.count >= 24 {
             let width = readBE32(bytes, 16), height = readBE32(bytes, 20)
             try ImageLimits.check(width: width, height: height, path: path)
+            // The pixel buffers are allocated before libpng inflates anything, so a header alone must
+            // not be able to ask for them: deflate expands at most 1032:1 (a 258-byte match in 2
+            // bits), so the filtered rows cannot outgrow 1032 times the whole file.
+            // (Bit depth and colour type follow at 24 and 25; for a file that ends before them, the
+            // smallest case, one bit per pixel.)
+            let bitsPerSample = bytes.count >= 26 ? Int(bytes[24]) : 1
+            let samples = bytes.count >= 26 ? [0: 1, 2: 3, 3: 1, 4: 2, 6: 4][Int(bytes[25])] ?? 1 : 1
+            let rawBytes = height * (1 + (width * samples * bitsPerSample + 7) / 8)
+            if rawBytes > 1032 * bytes.count {
+                throw ZooError("PNG header says \(width)x\(height) (\(rawBytes) bytes of pixel data), more than the "
+                               + "file's \(bytes.count) bytes can hold compressed (deflate expands at most 1032:1)",
+                               path: path)
+            }
         }
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)

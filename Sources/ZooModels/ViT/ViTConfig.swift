@@ -50,6 +50,15 @@ public struct ViTConfig: Sendable, Equatable {
         try need(numHeads > 0 && hiddenSize % numHeads == 0,
                  "\(numHeads) attention heads do not divide the hidden size \(hiddenSize)")
         try need(layerNormEps > 0 && layerNormEps.isFinite, "layer norm eps \(layerNormEps) must be positive")
+        // Caps, so that the products the loader forms (patches per image, channels x patch area)
+        // cannot overflow: no image the decoders accept is larger, and no real ViT comes near 2^24.
+        try need(imageHeight <= ImageLimits.maxSide && imageWidth <= ImageLimits.maxSide,
+                 "image \(imageHeight)x\(imageWidth) exceeds the limit of \(ImageLimits.maxSide) pixels per side")
+        for (name, v) in [("channels", numChannels), ("hidden size", hiddenSize), ("layers", numLayers),
+                          ("attention heads", numHeads), ("intermediate size", intermediateSize),
+                          ("labels", labels.count)] where v > 1 << 24 {
+            throw ZooError("\(name) is \(v); at most \(1 << 24) are supported", path: path)
+        }
     }
 
     /// The sizes the naming tables refer to.
@@ -103,6 +112,10 @@ extension ViTConfig {
             return out.enumerated().map { $0.element ?? String($0.offset) }
         }
         let count = json["num_labels"]?.int ?? 2  // transformers' PretrainedConfig default
+        // A label string per class is made here, before any weight says how many there are.
+        guard count >= 0 && count <= 1 << 20 else {
+            throw ZooError("num_labels is \(count); expected 0...\(1 << 20)", path: path)
+        }
         return (0..<count).map { "LABEL_\($0)" }
     }
 
