@@ -21,7 +21,7 @@ let package = Package(
                        providers: [.apt(["libjson-c-dev"]), .brew(["json-c"])]),
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CImage", providers: [.apt(["libpng-dev", "libjpeg62-turbo-dev"])]),
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),  // no FMA unless written: the numerics contract in ckernels.h
         // JPEG decoding glue: libjpeg reports errors by longjmp, which must stay inside C.
         .target(name: "CImageCodec", linkerSettings: [.linkedLibrary("jpeg")]),
         // SHA-256 for provenance: x86 SHA extensions chosen at run time, portable C otherwise.

@@ -50,7 +50,7 @@ ZKV_OPS(avx2);
 #define ZKV_BLOCK 64 /* 2 rows x 64 lanes = 8 of the 32 zmm registers */
 
 #define ZKV_NAME(f) f##_avx512
-#define ZKV_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c"), min_vector_width(512)))
+#define ZKV_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c"), min_vector_width(512)))
 #include "zk_vector_body.h"
 #include "zk_attention_body.h"
 ZKV_OPS(avx512);
@@ -136,47 +136,58 @@ int zoo_f32_layer_norm(zoo_pool *pool, const float *x, int64_t rows, int64_t col
 
 void zoo_f32_softmax(float *x, int64_t n) { vec_ops()->softmax(x, n); }
 
-/* ---- attention: tasks are (head, block of query rows) ------------------------------------------ */
+/* ---- attention: work items are (head, block of 16 query rows), in at most ZKA_TASKS tasks ------ */
 
-#define ZKA_ROWS 16 /* query rows per task */
+#define ZKA_ROWS 16  /* query rows per work item */
+#define ZKA_TASKS 64 /* tasks per call: plenty to balance a few threads, and it bounds the scratch */
 
 typedef struct {
     const zk_vec_ops *ops;
     const float *q, *kt, *v;
     float *out, *scratch;
-    int64_t ldq, ldkt, ldv, ldo, t, s, heads, d, blocks;
+    int64_t ldq, ldkt, ldv, ldo, t, s, heads, d, blocks, items;
     int causal;
     float scale;
 } attn_ctx;
 
+/* Task i takes the contiguous work items [items*i/n, items*(i+1)/n) and score rows slot i. */
 static void attn_task(void *p, int task, int n_tasks) {
-    (void)n_tasks;
     const attn_ctx *c = (const attn_ctx *)p;
-    const int64_t h = task / c->blocks, blk = task % c->blocks;
-    const int64_t i0 = blk * ZKA_ROWS, i1 = i0 + ZKA_ROWS < c->t ? i0 + ZKA_ROWS : c->t;
-    const int64_t col = h * c->d;
-    c->ops->head_rows(c->q + col, c->ldq, c->kt + col * c->ldkt, c->ldkt, c->v + col, c->ldv, c->t, c->s, c->d,
-                      c->causal, c->scale, i0, i1, c->scratch + (int64_t)task * 2 * c->s, c->out + col, c->ldo);
+    int64_t w0, w1;
+    zoo_split_range(c->items, 1, task, n_tasks, &w0, &w1);
+    float *scores = c->scratch + (int64_t)task * 2 * c->s;
+    for (int64_t w = w0; w < w1; w++) {
+        const int64_t h = w / c->blocks, blk = w % c->blocks;
+        const int64_t i0 = blk * ZKA_ROWS, i1 = i0 + ZKA_ROWS < c->t ? i0 + ZKA_ROWS : c->t;
+        const int64_t col = h * c->d;
+        c->ops->head_rows(c->q + col, c->ldq, c->kt + col * c->ldkt, c->ldkt, c->v + col, c->ldv, c->t, c->s, c->d,
+                          c->causal, c->scale, i0, i1, scores, c->out + col, c->ldo);
+    }
+}
+
+static int64_t attn_tasks(int64_t t, int64_t heads) {
+    const int64_t items = heads * ((t + ZKA_ROWS - 1) / ZKA_ROWS);
+    return items < ZKA_TASKS ? items : ZKA_TASKS;
 }
 
 size_t zoo_f32_attention_scratch(int64_t t, int64_t s, int64_t heads) {
-    if (t <= 0 || s <= 0 || heads <= 0) return 0;
-    const int64_t tasks = heads * ((t + ZKA_ROWS - 1) / ZKA_ROWS);
-    return (size_t)tasks * 2 * (size_t)s;
+    if (t <= 0 || s <= 0 || heads <= 0 || heads > INT32_MAX || t > INT32_MAX || s > INT64_MAX / 2 / ZKA_TASKS) return 0;
+    return (size_t)attn_tasks(t, heads) * 2 * (size_t)s;
 }
 
 int zoo_f32_attention(zoo_pool *pool, const float *q, int64_t ldq, const float *kt, int64_t ldkt,
                       const float *v, int64_t ldv, int64_t t, int64_t s, int64_t heads, int64_t d,
                       int causal, float *out, int64_t ldo, float *scratch) {
-    if (t < 0 || s < t || heads <= 0 || d <= 0 || ldq < heads * d || ldkt < s || ldv < heads * d ||
-        ldo < heads * d)
+    /* causal: the T queries are the last T of the S positions, so S >= T; otherwise any S >= 1 */
+    if (t < 0 || s < 1 || (causal && s < t) || heads <= 0 || d <= 0 || heads > INT32_MAX || t > INT32_MAX ||
+        heads > INT64_MAX / d || ldq < heads * d || ldkt < s || ldv < heads * d || ldo < heads * d)
         return ZOO_KERR_ARG;
     if (t == 0) return 0;
     attn_ctx c = {.ops = vec_ops(), .q = q, .kt = kt, .v = v, .out = out, .scratch = scratch, .ldq = ldq,
                   .ldkt = ldkt, .ldv = ldv, .ldo = ldo, .t = t, .s = s, .heads = heads, .d = d,
                   .blocks = (t + ZKA_ROWS - 1) / ZKA_ROWS, .causal = causal, .scale = 1.0f / sqrtf((float)d)};
-    const int64_t tasks = heads * c.blocks;
-    zoo_pool_run(pool, attn_task, &c, (int)tasks);
+    c.items = heads * c.blocks;
+    zoo_pool_run(pool, attn_task, &c, (int)attn_tasks(t, heads));
     return 0;
 }
 

@@ -10,12 +10,13 @@
 #define ZKV_LANES 16
 #endif
 
-/* exp(x) = 2^k * p(r), x = k ln2 + r, |r| <= ln2/2; degree-6 Taylor polynomial (max rel. error
-   ~2 ulp on the reduced range). k is rounded by adding 1.5*2^23, which leaves k in the low
-   mantissa bits. The polynomial path runs on x clamped to [-87.3, 88.3], where 2^k is a normal
-   float; outside it the result is 0 (x < -87.3; the true value is below 1.2e-38) or +inf
-   (x > 88.3; true overflow is at 88.72, a band no softmax or GELU argument reaches). NaN passes
-   every comparison as false and comes out NaN. */
+/* exp(x) = 2^k * p(r), x = k ln2 + r, |r| <= ln2/2; degree-6 Taylor polynomial. Over every float
+   in [-87.3, 88.3] the worst error is 3.02 ulp (swept exhaustively in review). k is rounded by
+   adding 1.5*2^23, which leaves k in the low mantissa bits. The polynomial runs on x clamped to
+   [-87.3, 88.3], where 2^k is a normal float; outside it the result is 0 (x < -87.3, true values
+   ~1.2e-38 and below) or +inf (x > 88.3; true overflow is at 88.72). So GELU returns -0 where the
+   true value is a tiny normal float below ~4.5e-38 (x near -10.07 in the tanh form, -13.14 in
+   the erf form), as PyTorch's float32 GELU does. NaN fails every comparison and comes out NaN. */
 ZKV_ATTR static inline float ZKV_NAME(zkv_exp)(float x) {
     float xc = x < -87.3f ? -87.3f : x;
     xc = xc > 88.3f ? 88.3f : xc;

@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import ZooTensor
 
 /// Multi-head scaled dot-product attention over strided q, k, v (heads side by side in the columns,
 /// head h at columns h*D ..< (h+1)*D, as GPT-2's c_attn and ViT's qkv produce them), on the
@@ -17,8 +18,9 @@ public func multiHeadAttention(q: UnsafePointer<Float>, ldq: Int, k: UnsafePoint
     guard t > 0, s > 0, heads > 0, d > 0 else { return }
     let c = heads * d
     zoo_f32_transpose(k, Int64(s), Int64(c), Int64(ldk), scratch, Int64(s))  // [S, H*D] -> kt [H*D, S]
-    _ = zoo_f32_attention(KernelThreads.pool, q, Int64(ldq), scratch, Int64(s), v, Int64(ldv), Int64(t), Int64(s),
-                          Int64(heads), Int64(d), causal ? 1 : 0, out, Int64(ldo), scratch + c * s)
+    let rc = zoo_f32_attention(KernelThreads.pool, q, Int64(ldq), scratch, Int64(s), v, Int64(ldv), Int64(t), Int64(s),
+                               Int64(heads), Int64(d), causal ? 1 : 0, out, Int64(ldo), scratch + c * s)
+    assert(rc == 0, "zoo_f32_attention rejected T=\(t) S=\(s) H=\(heads) D=\(d) causal=\(causal)")
 }
 
 /// Floats of scratch `multiHeadAttention` needs: K transposed plus the kernel's score rows.
@@ -111,16 +113,21 @@ public func causalSelfAttentionScratch(rows t: Int, keys s: Int, heads: Int) -> 
 /// values to layer `layer` of the cache first.
 /// qkv: [T, 3C] (q | k | v) -> out: [T, C]; cache rows 0 ..< past+T valid afterwards.
 /// scratch: `causalSelfAttentionScratch(rows: T, keys: past + T, heads:)` floats.
-/// The caller checks past + T <= cache.capacity.
+/// Throws when past + T exceeds the cache's capacity (nothing is written then).
 public func causalSelfAttention(qkv: UnsafePointer<Float>, rows t: Int, width c: Int, heads: Int,
                                 cache: KVCache, layer: Int, past: Int,
-                                scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+                                scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) throws {
+    guard t > 0 else { return }
+    guard past >= 0, past + t <= cache.capacity, layer >= 0, layer < cache.layers, c == cache.width, heads > 0, c % heads == 0 else {
+        throw ZooError("attention of \(t) rows after \(past) positions does not fit a KV cache of \(cache.capacity) positions x \(cache.width) (layer \(layer) of \(cache.layers), width \(c), \(heads) heads)")
+    }
     let kc = cache.keys[layer], vc = cache.values[layer], cap = cache.keyStride
     // K rows [T, C] (stride 3C) -> columns past ..< past+T of kc [C, keyStride]
     zoo_f32_transpose(qkv + c, Int64(t), Int64(c), Int64(3 * c), kc + past, Int64(cap))
     for i in 0..<t {
         (vc + (past + i) * c).update(from: qkv + i * 3 * c + 2 * c, count: c)
     }
-    _ = zoo_f32_attention(KernelThreads.pool, qkv, Int64(3 * c), kc, Int64(cap), vc, Int64(c), Int64(t),
-                          Int64(past + t), Int64(heads), Int64(c / heads), 1, out, Int64(c), scratch)
+    let rc = zoo_f32_attention(KernelThreads.pool, qkv, Int64(3 * c), kc, Int64(cap), vc, Int64(c), Int64(t),
+                               Int64(past + t), Int64(heads), Int64(c / heads), 1, out, Int64(c), scratch)
+    assert(rc == 0, "zoo_f32_attention rejected T=\(t) S=\(past + t) C=\(c) H=\(heads)")
 }

@@ -9,7 +9,8 @@ import Foundation
 public func layerNorm(_ x: UnsafePointer<Float>, rows t: Int, cols c: Int, weight: UnsafePointer<Float>,
                       bias: UnsafePointer<Float>, eps: Float, into y: UnsafeMutablePointer<Float>) {
     guard t > 0, c > 0 else { return }
-    _ = zoo_f32_layer_norm(KernelThreads.pool, x, Int64(t), Int64(c), Int64(c), weight, bias, eps, y, Int64(c))
+    let rc = zoo_f32_layer_norm(KernelThreads.pool, x, Int64(t), Int64(c), Int64(c), weight, bias, eps, y, Int64(c))
+    assert(rc == 0, "zoo_f32_layer_norm rejected [\(t), \(c)]")
 }
 
 /// Reference layer norm in double precision.  x: [T, C] -> y: [T, C]

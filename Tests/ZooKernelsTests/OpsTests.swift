@@ -105,19 +105,19 @@ final class OpsTests: XCTestCase {
     }
 
     /// Prefill of part of a sequence, then single steps through the cache, equals the whole-sequence reference.
-    func testCausalSelfAttentionWithCache() {
+    func testCausalSelfAttentionWithCache() throws {
         var r = TestValues(seed: 6)
         let heads = 3, d = 8, c = heads * d, total = 11, prefill = 6
         let qkv = r.array(total * 3 * c)
         let cache = KVCache(layers: 1, capacity: total, width: c)
         var out = [Float](repeating: 0, count: total * c)
         var scratch = [Float](repeating: 0, count: causalSelfAttentionScratch(rows: total, keys: total, heads: heads))
-        qkv.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                causalSelfAttention(qkv: src.baseAddress!, rows: prefill, width: c, heads: heads, cache: cache, layer: 0,
+        try qkv.withUnsafeBufferPointer { src in
+            try out.withUnsafeMutableBufferPointer { dst in
+                try causalSelfAttention(qkv: src.baseAddress!, rows: prefill, width: c, heads: heads, cache: cache, layer: 0,
                                     past: 0, scratch: &scratch, into: dst.baseAddress!)
                 for p in prefill..<total {
-                    causalSelfAttention(qkv: src.baseAddress! + p * 3 * c, rows: 1, width: c, heads: heads, cache: cache,
+                    try causalSelfAttention(qkv: src.baseAddress! + p * 3 * c, rows: 1, width: c, heads: heads, cache: cache,
                                         layer: 0, past: p, scratch: &scratch, into: dst.baseAddress! + p * c)
                 }
             }

@@ -192,8 +192,10 @@ int zoo_q8_0_matmul_q(zoo_pool *pool, const void *packed, int64_t n, int64_t k, 
  *   attention: q [T, H*D] (row stride ldq), keys transposed kt [H*D, S] (row stride ldkt >= S: row
  *     h*D + e holds element e of head h of every key, the layout of Zoo's KV cache), v [S, H*D]
  *     (stride ldv) -> out [T, H*D] (stride ldo); scale 1/sqrt(D); causal: query i sees keys
- *     0 .. S - T + i. scratch: zoo_f32_attention_scratch(T, S, H) floats. Threads take (head,
- *     16 query rows) tasks; the bits do not depend on the thread count.
+ *     0 .. S - T + i (so S >= T); otherwise all S keys (any S >= 1). scratch:
+ *     zoo_f32_attention_scratch(T, S, H) floats (at most 64 * 2 * S). Threads take tasks of
+ *     (head, 16 query rows) items; the bits depend neither on the thread count nor on how rows
+ *     are grouped (a decode step gives the bits the prefill gave that row). 0 or ZOO_KERR_ARG.
  *   transpose: dst[j*ldd + i] = src[i*lds + j], i < rows, j < cols (e.g. keys into kt). */
 void zoo_f32_gelu_tanh(zoo_pool *pool, float *x, int64_t n);
 void zoo_f32_gelu_erf(zoo_pool *pool, float *x, int64_t n);

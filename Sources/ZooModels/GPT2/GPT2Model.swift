@@ -103,7 +103,7 @@ public final class GPT2Session {
             }
         }
         for (l, block) in w.blocks.enumerated() {
-            runBlock(block, layer: l, rows: t)
+            try runBlock(block, layer: l, rows: t)
             if captureHidden {
                 hiddenStates.withUnsafeMutableBufferPointer { hs in
                     guard let base = hs.baseAddress else { return }
@@ -128,13 +128,13 @@ public final class GPT2Session {
     }
 
     /// One pre-LN block over T rows of x, in place.   x: [T, C] -> [T, C]
-    private func runBlock(_ b: GPT2Weights.Block, layer: Int, rows t: Int) {
+    private func runBlock(_ b: GPT2Weights.Block, layer: Int, rows t: Int) throws {
         let cfg = model.config
         let c = cfg.embedding, f = cfg.inner, eps = cfg.layerNormEpsilon
         // x = x + proj(attn(ln_1(x)))
         layerNorm(x, rows: t, cols: c, weight: b.ln1Weight, bias: b.ln1Bias, eps: eps, into: a)   // [T, C]
         b.qkv.forward(a, rows: t, into: qkv)                                                   // [T, C] -> [T, 3C]
-        causalSelfAttention(qkv: qkv, rows: t, width: c, heads: cfg.heads, cache: cache, layer: layer,
+        try causalSelfAttention(qkv: qkv, rows: t, width: c, heads: cfg.heads, cache: cache, layer: layer,
                             past: position, scratch: scores, into: att)                         // [T, 3C] -> [T, C]
         b.attnProj.forward(att, rows: t, into: a)                                              // [T, C] -> [T, C]
         addInPlace(x, a, count: t * c)
