@@ -15,10 +15,27 @@ public final class AtomicOutput {
     private var buffer: UnsafeMutableRawBufferPointer
     private var buffered = 0
     public private(set) var written = 0
+    /// Bytes handed to write(2) so far, and how far writeback has been started (see `flush`).
+    private var flushed = 0
+    private var writebackStarted = 0
     private var finished = false
     private let force: Bool
 
     static let bufferSize = 1 << 20
+    /// Every this many bytes written, the kernel is asked to start writing them to disk, so the
+    /// final fsync waits for the tail only and dirty pages do not pile up in memory.
+    static let writebackStride = 16 << 20
+
+    /// Linux's sync_file_range(2), looked up at run time (Glibc's Swift module does not export
+    /// it); nil elsewhere, where the final fsync does all the work.
+    private static let startWriteback: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
+        #if os(Linux)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
+        #else
+        return nil
+        #endif
+    }()
 
     public init(path: String, force: Bool) throws {
         self.path = path
@@ -90,10 +107,34 @@ public final class AtomicOutput {
         if n != bytes.count { throw ZooError("cannot write: \(String(cString: strerror(errno)))", path: path) }
     }
 
-    private func flush() throws {
+    /// Hands buffered bytes to the kernel (they are then visible to `readBack` and to readers of
+    /// the temporary file).
+    public func flush() throws {
         if buffered == 0 { return }
         try writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<buffered]))
         buffered = 0
+    }
+
+    /// Reads `into.count` bytes of the temporary file at `offset` back from the kernel (the page
+    /// cache: what the file holds), after flushing, for checks of what was really written.
+    public func readBack(at offset: Int, into: UnsafeMutableRawBufferPointer) throws {
+        try flush()
+        var done = 0
+        while done < into.count {
+            let n = pread(fd, into.baseAddress!.advanced(by: done), into.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ZooError("cannot read back the temporary file: \(String(cString: strerror(errno)))", path: path)
+            }
+            if n == 0 { throw ZooError("the temporary file ends at \(offset + done), expected \(offset + into.count) bytes", path: path) }
+            done += n
+        }
+    }
+
+    /// Sets the temporary file's size up front (a hole, filled by the writes that follow), so a
+    /// reader can parse the header while the data is still being written.
+    public func reserve(size: Int) throws {
+        if ftruncate(fd, off_t(size)) != 0 { throw ZooError("cannot size the temporary file: \(String(cString: strerror(errno)))", path: path) }
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
@@ -105,6 +146,12 @@ public final class AtomicOutput {
                 throw ZooError("cannot write (\(String(cString: strerror(errno)))); no output was left behind", path: path)
             }
             done += n
+        }
+        flushed += bytes.count
+        if flushed - writebackStarted >= AtomicOutput.writebackStride {
+            // Asynchronous: returns at once; fsync in commit() then has little left to wait for.
+            AtomicOutput.startWriteback?(fd, Int64(writebackStarted), Int64(flushed - writebackStarted), 2 /* SYNC_FILE_RANGE_WRITE */)
+            writebackStarted = flushed
         }
     }
 

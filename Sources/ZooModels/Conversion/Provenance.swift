@@ -42,8 +42,64 @@ public enum Provenance {
     }
 
     public static func metadata(files: [String], recipe: String) throws -> [MetadataEntry] {
+        metadata(lines: try hashes(files), recipe: recipe)
+    }
+
+    static let filesKey = "zoo.source.files"
+
+    static func metadata(lines: [String], recipe: String) -> [MetadataEntry] {
         [MetadataEntry("zoo.version", .string(zooVersion)),
-         MetadataEntry("zoo.source.files", .array(.strings(try hashes(files)))),
+         MetadataEntry(filesKey, .array(.strings(lines))),
          MetadataEntry("zoo.recipe", .string(recipe))]
+    }
+
+    /// The same entries with every digest 64 zeros: the same encoded size as the real ones, so a
+    /// header written before the hashes are known can be patched in place (`PendingHashes`).
+    static func placeholderMetadata(files: [String], recipe: String) -> [MetadataEntry] {
+        metadata(lines: files.map { ($0 as NSString).lastPathComponent + " " + String(repeating: "0", count: 64) }, recipe: recipe)
+    }
+}
+
+/// Source-file hashes computed on a thread of their own, so SHA-256 of a large checkpoint runs
+/// on the second core while the conversion runs on the first (the digests go into a header
+/// written with placeholders, patched before the output is committed).
+final class PendingHashes: @unchecked Sendable {
+    private let files: [String]
+    private var lines: [String] = []
+    private var failure: Error?
+    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var stopped = false
+
+    init(files: [String]) {
+        self.files = files
+        let thread = Thread { [self] in
+            do {
+                lines = try files.map { (($0 as NSString).lastPathComponent + " " + (try SHA256.hex(file: $0, stop: isStopped))) }
+            } catch {
+                failure = error
+            }
+            done.signal()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    private func isStopped() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        return stopped
+    }
+
+    /// Stops the hashing early (the conversion failed); harmless after it finished.
+    func cancel() {
+        lock.lock(); stopped = true; lock.unlock()
+    }
+
+    /// The "name sha256" lines, in the order of `files`, once hashing has finished.
+    func wait() throws -> [String] {
+        done.wait()
+        done.signal()  // later waits return at once
+        if let failure { throw failure }
+        return lines
     }
 }

@@ -1,0 +1,302 @@
+import CKernels
+import Foundation
+import ZooFormats
+import ZooTensor
+
+/// Writes a conversion plan in row chunks and checks every chunk as soon as it is written: its
+/// bytes are read back from the output file (the temporary file, through the kernel: what the
+/// file holds) and compared with the values computed from the source, bit for bit where the dtype
+/// is lossless for the source, else by relative error over the whole tensor (max|diff|/max|ref|,
+/// `TableMapping.limit`). Checking right away costs little: the source values are still in cache.
+/// Source pages are let go of chunk by chunk, so the resident size stays at a few chunks however
+/// large a tensor is (GPT-2's token embedding is 154 MB of f32).
+///
+/// With `layout` afterwards (the output's header parsed by the format's reader: every tensor where
+/// the writer put it, with the planned dtype and shape), this proves what the old whole-file
+/// re-read proved: each tensor read from the output holds the source's values.
+enum ChunkedConversion {
+    /// Values per chunk: 1 MiB of f32, small enough to stay in L2 between conversion and check.
+    static let chunkValues = 1 << 18
+
+    struct Result {
+        var bytes = 0
+        /// Worst relative error per written dtype (0 where bit-exact).
+        var worst: [DType: Double] = [:]
+    }
+
+    /// Writes every planned tensor (after `writer.begin`, before `finish`).
+    static func write(_ plan: [MappedTensor], reader: CheckpointReader, writer: ChunkedCheckpointWriter,
+                      progress: ((Int, Int) -> Void)?) throws -> Result {
+        var result = Result()
+        let widest = plan.map { unitLength($0.target) }.max() ?? 0
+        let buffers = Buffers(values: max(chunkValues, widest))
+        for (k, entry) in plan.enumerated() {
+            let worst: Double
+            do { worst = try writeTensor(entry, reader: reader, writer: writer, buffers: buffers) } catch let e as ZooError {
+                throw e.at(tensor: entry.target.name)
+            }
+            result.worst[entry.target.dtype] = max(result.worst[entry.target.dtype] ?? 0, worst)
+            result.bytes += try entry.target.byteCount()
+            progress?(k + 1, result.bytes)
+        }
+        return result
+    }
+
+    /// The output's header, parsed by its reader, must put every tensor where the writer wrote it,
+    /// with the planned dtype and shape (the chunk checks read the bytes at the writer's offsets).
+    static func checkLayout(_ plan: [MappedTensor], written: CheckpointReader, writerOffset: (String) -> Int?,
+                            readerRange: (String) -> Range<Int>?, output: String) throws {
+        if written.tensors.count != plan.count {
+            throw ZooError("re-read \(written.tensors.count) tensors, wrote \(plan.count)", path: output)
+        }
+        for entry in plan {
+            let name = entry.target.name
+            guard let info = written.info(name) else { throw ZooError("re-read without this tensor", path: output, tensor: name) }
+            guard info.dtype == entry.target.dtype, info.shape == entry.target.shape else {
+                throw ZooError("re-read as \(info.dtype.name) \(info.shape), written as \(entry.target.dtype.name) \(entry.target.shape)", path: output, tensor: name)
+            }
+            guard let at = writerOffset(name), let range = readerRange(name), range.lowerBound == at, range.count == (try entry.target.byteCount()) else {
+                throw ZooError("re-read at \(readerRange(name).map { "\($0)" } ?? "no offset"), written at \(writerOffset(name).map(String.init) ?? "no offset"): the header is wrong", path: output, tensor: name)
+            }
+        }
+    }
+
+    /// Elements per row: the innermost dimension (quantized blocks run along it); 1-D tensors are
+    /// cut at block (or element) boundaries.
+    static func unitLength(_ spec: TensorSpec) -> Int {
+        let dims = spec.shape.dims
+        if dims.count >= 2 { return dims.last ?? 0 }
+        return spec.dtype.isQuantized ? spec.dtype.blockSize : 1
+    }
+
+    /// Scratch memory reused by every chunk.
+    final class Buffers {
+        let values: Int
+        let scratch: UnsafeMutablePointer<Float>
+        let backFloats: UnsafeMutablePointer<Float>
+        let encoded: UnsafeMutableRawPointer
+        let back: UnsafeMutableRawPointer
+
+        init(values: Int) {
+            self.values = values
+            scratch = .allocate(capacity: values)
+            backFloats = .allocate(capacity: values)
+            // 8 bytes per value covers every dtype a chunk can be written as (f64 included).
+            encoded = .allocate(byteCount: values * 8, alignment: 64)
+            back = .allocate(byteCount: values * 8, alignment: 64)
+        }
+
+        deinit {
+            scratch.deallocate(); backFloats.deallocate(); encoded.deallocate(); back.deallocate()
+        }
+    }
+
+    /// How a tensor's stored values come out of the source.
+    enum Mode {
+        /// Same bytes (no transform, same dtype): copied chunk by chunk and compared byte for byte.
+        case copy(UnsafeRawBufferPointer)
+        /// Stored order equals the source's element order (f32, f16 or bf16 source).
+        case direct(UnsafeRawBufferPointer, DType)
+        /// Stored [b, a] is the transpose of the source [a, b] (HF Conv1D <-> Linear).
+        case transposed(UnsafeRawBufferPointer, DType, a: Int, b: Int)
+        /// Anything else (concatenated parts, other dtypes): the whole tensor computed up front.
+        case values([Float])
+    }
+
+    static func writeTensor(_ entry: MappedTensor, reader: CheckpointReader, writer: ChunkedCheckpointWriter, buffers: Buffers) throws -> Double {
+        let spec = entry.target
+        let name = spec.name
+        let n = try spec.shape.elementCount()
+        defer { entry.sourceNames.forEach(reader.release) }
+        if n == 0 {
+            try writer.writePart(name, UnsafeRawBufferPointer(start: nil, count: 0))
+            return 0
+        }
+        let unit = unitLength(spec)
+        let rows = n / unit
+        let rowBytes = try spec.dtype.byteCount(shape: Shape([unit]))
+        let rowsPerChunk = max(1, buffers.values / unit)
+        // One source tensor (a view into the mapped file); several parts go through `.values`.
+        let source = entry.sourceNames.count == 1 ? try reader.tensor(entry.sourceNames[0]) : nil
+        let mode: Mode
+        if let m = try? modeWithoutFallback(entry, source: source) { mode = m } else {
+            mode = .values(TableMapping.stored(try TableMapping.canonical(entry, reader: reader), entry: entry))
+        }
+        let lossless = spec.dtype == .f32 || spec.dtype == entry.sourceDType || spec.dtype == .f64
+        var maxDiff: Float = 0, maxRef: Float = 0
+        var r0 = 0
+        while r0 < rows {
+            let r1 = min(rows, r0 + rowsPerChunk)
+            let count = (r1 - r0) * unit
+            let outBytes = (r1 - r0) * rowBytes
+            let back = UnsafeMutableRawBufferPointer(start: buffers.back, count: outBytes)
+            if case .copy(let raw) = mode {
+                let part = UnsafeRawBufferPointer(rebasing: raw[(r0 * rowBytes)..<(r0 * rowBytes + outBytes)])
+                try writer.writePart(name, part)
+                try writer.readBack(name, offset: r0 * rowBytes, into: back)
+                if memcmp(back.baseAddress!, part.baseAddress!, outBytes) != 0 {
+                    throw ZooError("re-read bytes differ from the source: the written file is wrong", path: writer.path, tensor: name)
+                }
+                reader.release(entry.sourceNames[0], bytes: (r0 * rowBytes)..<(r0 * rowBytes + outBytes))
+                r0 = r1
+                continue
+            }
+            let values = try chunkValues(mode, rows: r0..<r1, unit: unit, into: buffers.scratch)
+            let encoded = try encode(values, count: count, as: spec.dtype, into: buffers.encoded)
+            if encoded.count != outBytes { throw ZooError("encoded \(encoded.count) bytes for \(count) values, expected \(outBytes)", tensor: name) }
+            try writer.writePart(name, encoded)
+            try writer.readBack(name, offset: r0 * rowBytes, into: back)
+            let got = try decode(UnsafeRawBufferPointer(back), count: count, as: spec.dtype, into: buffers.backFloats)
+            if lossless {
+                if memcmp(got, values, count * 4) != 0 {
+                    for i in 0..<count where got[i].bitPattern != values[i].bitPattern && !(got[i].isNaN && values[i].isNaN) {
+                        throw ZooError("re-read value \(r0 * unit + i) is \(got[i]), the source holds \(values[i]): the written file is wrong", path: writer.path, tensor: name)
+                    }
+                }
+            } else {
+                accumulate(got, values, count, &maxDiff, &maxRef)
+            }
+            if case .direct(_, let dtype) = mode {
+                let size = dtype.bytesPerBlock
+                reader.release(entry.sourceNames[0], bytes: (r0 * unit * size)..<(r1 * unit * size))
+            }
+            r0 = r1
+        }
+        if lossless { return 0 }
+        let rel = Double(maxRef > 0 ? maxDiff / maxRef : maxDiff)
+        if rel > TableMapping.limit(spec.dtype) || rel.isNaN {
+            throw ZooError("re-read values differ from the source by \(rel) (relative), more than \(spec.dtype.name) allows (\(TableMapping.limit(spec.dtype)))", path: writer.path, tensor: name)
+        }
+        return rel
+    }
+
+    /// The fast modes, or nil when the tensor needs the whole-tensor fallback.
+    static func modeWithoutFallback(_ entry: MappedTensor, source: Tensor?) throws -> Mode? {
+        guard let source else { return nil }
+        if entry.copiesBytes { return .copy(source.bytes) }
+        let simple: Set<TensorTransform> = [.none, .reshape, .transpose]
+        guard simple.contains(entry.source.transform), simple.contains(entry.targetRule.transform),
+              [DType.f32, .f16, .bf16].contains(source.dtype), source.count == entry.target.shape.count,
+              Int(bitPattern: source.bytes.baseAddress) % source.dtype.bytesPerBlock == 0, 1.littleEndian == 1 else { return nil }
+        let srcT = entry.source.transform == .transpose, dstT = entry.targetRule.transform == .transpose
+        // Transposing on both sides gives back the source order.
+        if srcT == dstT { return .direct(source.bytes, source.dtype) }
+        let dims = entry.target.shape.dims
+        return dims.count == 2 ? .transposed(source.bytes, source.dtype, a: dims[1], b: dims[0]) : nil
+    }
+
+    /// Stored rows [rows.lowerBound, rows.upperBound) as f32: a pointer into the mapped source where
+    /// it already holds them (aligned f32 in order), else decoded or gathered into `scratch`.
+    static func chunkValues(_ mode: Mode, rows: Range<Int>, unit: Int, into scratch: UnsafeMutablePointer<Float>) throws -> UnsafePointer<Float> {
+        let first = rows.lowerBound * unit, count = rows.count * unit
+        switch mode {
+        case .copy: throw ZooError("internal: copied tensors have no values")
+        case .values(let all):
+            all.withUnsafeBufferPointer { scratch.update(from: $0.baseAddress! + first, count: count) }
+            return UnsafePointer(scratch)
+        case .direct(let raw, let dtype):
+            switch dtype {
+            case .f32: return raw.baseAddress!.assumingMemoryBound(to: Float.self) + first
+            case .f16: zoo_f16_to_f32_row(raw.baseAddress!.assumingMemoryBound(to: UInt16.self) + first, scratch, Int64(count))
+            default: zoo_bf16_to_f32_row(raw.baseAddress!.assumingMemoryBound(to: UInt16.self) + first, scratch, Int64(count))
+            }
+            return UnsafePointer(scratch)
+        case .transposed(let raw, let dtype, let a, let b):
+            // Stored row r is source column r: dst[(r - r0) * a + c] = src[c * b + r]. Tiles of 16
+            // source rows: for each r, 16 loads from 16 streams that advance together (whole cache
+            // lines used), 16 contiguous stores.
+            let r0 = rows.lowerBound
+            var c0 = 0
+            while c0 < a {
+                let c1 = min(a, c0 + 16)
+                switch dtype {
+                case .f32:
+                    let src = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                    for r in rows {
+                        let dst = scratch + (r - r0) * a
+                        for c in c0..<c1 { dst[c] = src[c * b + r] }
+                    }
+                default:
+                    let src = raw.baseAddress!.assumingMemoryBound(to: UInt16.self)
+                    let f16 = dtype == .f16
+                    for r in rows {
+                        let dst = scratch + (r - r0) * a
+                        for c in c0..<c1 { dst[c] = f16 ? HalfFloat.f16ToF32(src[c * b + r]) : HalfFloat.bf16ToF32(src[c * b + r]) }
+                    }
+                }
+                c0 = c1
+            }
+            return UnsafePointer(scratch)
+        }
+    }
+
+    /// f32 values -> the target dtype's bytes (ggml's encodings; the C kernels match the
+    /// reference codecs bit for bit on finite values, which the kernel tests check).
+    static func encode(_ values: UnsafePointer<Float>, count: Int, as dtype: DType, into out: UnsafeMutableRawPointer) throws -> UnsafeRawBufferPointer {
+        switch dtype {
+        case .f32:
+            return UnsafeRawBufferPointer(start: values, count: count * 4)
+        case .f16:
+            zoo_f32_to_f16_row(values, out.assumingMemoryBound(to: UInt16.self), Int64(count))
+            return UnsafeRawBufferPointer(start: out, count: count * 2)
+        case .bf16:
+            zoo_f32_to_bf16_row(values, out.assumingMemoryBound(to: UInt16.self), Int64(count))
+            return UnsafeRawBufferPointer(start: out, count: count * 2)
+        case .q8_0:
+            if zoo_q8_0_quantize_row(values, out.assumingMemoryBound(to: zoo_block_q8_0.self), Int64(count)) != 0 {
+                throw ZooError("\(count) values are not whole Q8_0 blocks of 32")
+            }
+            return UnsafeRawBufferPointer(start: out, count: count / 32 * Quantization.q8_0BlockBytes)
+        default:
+            let t = try ElementConversion.fromF32(UnsafeBufferPointer(start: values, count: count), as: dtype, shape: Shape([count]))
+            t.withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            return UnsafeRawBufferPointer(start: out, count: t.bytes.count)
+        }
+    }
+
+    /// Written bytes -> f32, for the comparison with the source values.
+    static func decode(_ bytes: UnsafeRawBufferPointer, count: Int, as dtype: DType, into out: UnsafeMutablePointer<Float>) throws -> UnsafePointer<Float> {
+        switch dtype {
+        case .f32:
+            return bytes.baseAddress!.assumingMemoryBound(to: Float.self)
+        case .f16:
+            zoo_f16_to_f32_row(bytes.baseAddress!.assumingMemoryBound(to: UInt16.self), out, Int64(count))
+        case .bf16:
+            zoo_bf16_to_f32_row(bytes.baseAddress!.assumingMemoryBound(to: UInt16.self), out, Int64(count))
+        case .q8_0:
+            if zoo_q8_0_dequantize_row(bytes.baseAddress!.assumingMemoryBound(to: zoo_block_q8_0.self), out, Int64(count)) != 0 {
+                throw ZooError("\(count) values are not whole Q8_0 blocks of 32")
+            }
+        default:
+            let t = try Tensor(dtype: dtype, shape: Shape([count]), copying: bytes)
+            try ElementConversion.toF32(t, into: UnsafeMutableBufferPointer(start: out, count: count))
+        }
+        return UnsafePointer(out)
+    }
+
+    /// maxDiff = max |got - want|, maxRef = max |want|, NaNs skipped as Swift's max skips them
+    /// (the comparison is false), eight lanes at a time.
+    static func accumulate(_ got: UnsafePointer<Float>, _ want: UnsafePointer<Float>, _ count: Int, _ maxDiff: inout Float, _ maxRef: inout Float) {
+        var d = SIMD8<Float>(repeating: 0), m = SIMD8<Float>(repeating: 0)
+        var i = 0
+        let g = UnsafeRawPointer(got), w = UnsafeRawPointer(want)
+        while i + 8 <= count {
+            let a = g.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let b = w.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let diff = (a - b).replacing(with: b - a, where: a .< b)
+            let ref = b.replacing(with: -b, where: b .< 0)
+            d.replace(with: diff, where: d .< diff)
+            m.replace(with: ref, where: m .< ref)
+            i += 8
+        }
+        for k in 0..<8 {
+            maxDiff = max(maxDiff, d[k])
+            maxRef = max(maxRef, m[k])
+        }
+        while i < count {
+            maxDiff = max(maxDiff, abs(got[i] - want[i]))
+            maxRef = max(maxRef, abs(want[i]))
+            i += 1
+        }
+    }
+}
