@@ -83,6 +83,10 @@ public final class GGUFWriter: ChunkedCheckpointWriter {
             throw ZooError("metadata '\(entry.key)' would change size from \(range.count) to \(out.bytes.count) bytes", path: path)
         }
         try output.patch(out.bytes, at: range.lowerBound)
+        // Read back what the file now holds there.
+        var back = [UInt8](repeating: 0, count: out.bytes.count)
+        try back.withUnsafeMutableBytes { try output.readBack(at: range.lowerBound, into: $0) }
+        if back != out.bytes { throw ZooError("metadata '\(entry.key)' reads back differently from what was written", path: path) }
     }
 
     static func padding(_ n: Int, _ alignment: Int) -> Int { (alignment - n % alignment) % alignment }

@@ -15,8 +15,9 @@ import ZooTensor
 /// the writer put it, with the planned dtype and shape), this proves what the old whole-file
 /// re-read proved: each tensor read from the output holds the source's values.
 enum ChunkedConversion {
-    /// Values per chunk: 1 MiB of f32, small enough to stay in L2 between conversion and check.
-    static let chunkValues = 1 << 18
+    /// Values per chunk: 512 KiB of f32, so source, encoded and read-back bytes of a chunk stay
+    /// in L2 between conversion and check.
+    static let chunkValues = 1 << 17
 
     struct Result {
         var bytes = 0
@@ -122,6 +123,8 @@ enum ChunkedConversion {
         if let m = try? modeWithoutFallback(entry, source: source) { mode = m } else {
             mode = .values(TableMapping.stored(try TableMapping.canonical(entry, reader: reader), entry: entry))
         }
+        // A transposed tensor is read all over for every chunk: map it whole up front.
+        if case .transposed(let raw, _, _, _) = mode { reader.prefetch(entry.sourceNames[0], bytes: 0..<raw.count) }
         let lossless = spec.dtype == .f32 || spec.dtype == entry.sourceDType || spec.dtype == .f64
         var maxDiff: Float = 0, maxRef: Float = 0
         var r0 = 0
@@ -132,6 +135,7 @@ enum ChunkedConversion {
             let back = UnsafeMutableRawBufferPointer(start: buffers.back, count: outBytes)
             if case .copy(let raw) = mode {
                 let part = UnsafeRawBufferPointer(rebasing: raw[(r0 * rowBytes)..<(r0 * rowBytes + outBytes)])
+                reader.prefetch(entry.sourceNames[0], bytes: (r0 * rowBytes)..<(r0 * rowBytes + outBytes))
                 try writer.writePart(name, part)
                 try writer.readBack(name, offset: r0 * rowBytes, into: back)
                 if memcmp(back.baseAddress!, part.baseAddress!, outBytes) != 0 {
@@ -141,20 +145,21 @@ enum ChunkedConversion {
                 r0 = r1
                 continue
             }
+            if case .direct(_, let dtype) = mode {
+                let size = dtype.bytesPerBlock
+                reader.prefetch(entry.sourceNames[0], bytes: (r0 * unit * size)..<(r1 * unit * size))
+            }
             let values = try chunkValues(mode, rows: r0..<r1, unit: unit, into: buffers.scratch)
             let encoded = try encode(values, count: count, as: spec.dtype, into: buffers.encoded)
             if encoded.count != outBytes { throw ZooError("encoded \(encoded.count) bytes for \(count) values, expected \(outBytes)", tensor: name) }
             try writer.writePart(name, encoded)
             try writer.readBack(name, offset: r0 * rowBytes, into: back)
-            let got = try decode(UnsafeRawBufferPointer(back), count: count, as: spec.dtype, into: buffers.backFloats)
-            if lossless {
-                if memcmp(got, values, count * 4) != 0 {
-                    for i in 0..<count where got[i].bitPattern != values[i].bitPattern && !(got[i].isNaN && values[i].isNaN) {
-                        throw ZooError("re-read value \(r0 * unit + i) is \(got[i]), the source holds \(values[i]): the written file is wrong", path: writer.path, tensor: name)
-                    }
-                }
+            if spec.dtype == .q8_0 && !lossless {
+                // Dequantized and compared in one pass, without storing the values.
+                accumulateQ8_0(UnsafeRawPointer(back.baseAddress!), values, count / 32, &maxDiff, &maxRef)
             } else {
-                accumulate(got, values, count, &maxDiff, &maxRef)
+                let got = try decode(UnsafeRawBufferPointer(back), count: count, as: spec.dtype, into: buffers.backFloats)
+                try compare(got, values, count: count, lossless: lossless, first: r0 * unit, &maxDiff, &maxRef, path: writer.path, tensor: name)
             }
             if case .direct(_, let dtype) = mode {
                 let size = dtype.bytesPerBlock
@@ -168,6 +173,20 @@ enum ChunkedConversion {
             throw ZooError("re-read values differ from the source by \(rel) (relative), more than \(spec.dtype.name) allows (\(TableMapping.limit(spec.dtype)))", path: writer.path, tensor: name)
         }
         return rel
+    }
+
+    /// Bit for bit (NaN matching any NaN) where lossless, else the running max|diff| and max|ref|.
+    static func compare(_ got: UnsafePointer<Float>, _ values: UnsafePointer<Float>, count: Int, lossless: Bool, first: Int,
+                        _ maxDiff: inout Float, _ maxRef: inout Float, path: String, tensor name: String) throws {
+            if lossless {
+                if memcmp(got, values, count * 4) != 0 {
+                    for i in 0..<count where got[i].bitPattern != values[i].bitPattern && !(got[i].isNaN && values[i].isNaN) {
+                        throw ZooError("re-read value \(first + i) is \(got[i]), the source holds \(values[i]): the written file is wrong", path: path, tensor: name)
+                    }
+                }
+            } else {
+                accumulate(got, values, count, &maxDiff, &maxRef)
+            }
     }
 
     /// The fast modes, or nil when the tensor needs the whole-tensor fallback.
@@ -202,31 +221,57 @@ enum ChunkedConversion {
             }
             return UnsafePointer(scratch)
         case .transposed(let raw, let dtype, let a, let b):
-            // Stored row r is source column r: dst[(r - r0) * a + c] = src[c * b + r]. Tiles of 16
-            // source rows: for each r, 16 loads from 16 streams that advance together (whole cache
-            // lines used), 16 contiguous stores.
-            let r0 = rows.lowerBound
-            var c0 = 0
-            while c0 < a {
-                let c1 = min(a, c0 + 16)
-                switch dtype {
-                case .f32:
-                    let src = raw.baseAddress!.assumingMemoryBound(to: Float.self)
-                    for r in rows {
-                        let dst = scratch + (r - r0) * a
-                        for c in c0..<c1 { dst[c] = src[c * b + r] }
-                    }
-                default:
-                    let src = raw.baseAddress!.assumingMemoryBound(to: UInt16.self)
-                    let f16 = dtype == .f16
-                    for r in rows {
-                        let dst = scratch + (r - r0) * a
-                        for c in c0..<c1 { dst[c] = f16 ? HalfFloat.f16ToF32(src[c * b + r]) : HalfFloat.bf16ToF32(src[c * b + r]) }
-                    }
-                }
-                c0 = c1
+            if dtype == .f32 {
+                transposeRows(raw.baseAddress!.assumingMemoryBound(to: Float.self), a: a, b: b, rows: rows, into: scratch)
+                return UnsafePointer(scratch)
+            }
+            // f16 / bf16 (rare in GPT-2 checkpoints): element by element.
+            let src = raw.baseAddress!.assumingMemoryBound(to: UInt16.self)
+            let f16 = dtype == .f16
+            for r in rows {
+                let dst = scratch + (r - rows.lowerBound) * a
+                for c in 0..<a { dst[c] = f16 ? HalfFloat.f16ToF32(src[c * b + r]) : HalfFloat.bf16ToF32(src[c * b + r]) }
             }
             return UnsafePointer(scratch)
+        }
+    }
+
+    /// Rows `rows` of the transpose of src [a, b] (stored row r = source column r):
+    /// dst[(r - r0) * a + c] = src[c * b + r]. In 4x4 tiles: four contiguous loads, a register
+    /// transpose (two rounds of even/odd unzips), four contiguous stores; a band of 16 source rows
+    /// at a time, so the 16 source lines in use stay in L1 across the chunk's rows.
+    static func transposeRows(_ src: UnsafePointer<Float>, a: Int, b: Int, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
+        let r0 = rows.lowerBound, r1 = rows.upperBound
+        let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
+        let rEnd = r0 + (r1 - r0) / 4 * 4, cEnd = a / 4 * 4
+        var band = 0
+        while band < cEnd {
+            let bandEnd = min(band + 16, cEnd)
+            var r = r0
+            while r < rEnd {
+                var c = band
+                while c < bandEnd {
+                    let x0 = s.loadUnaligned(fromByteOffset: (c * b + r) * 4, as: SIMD4<Float>.self)
+                    let x1 = s.loadUnaligned(fromByteOffset: ((c + 1) * b + r) * 4, as: SIMD4<Float>.self)
+                    let x2 = s.loadUnaligned(fromByteOffset: ((c + 2) * b + r) * 4, as: SIMD4<Float>.self)
+                    let x3 = s.loadUnaligned(fromByteOffset: ((c + 3) * b + r) * 4, as: SIMD4<Float>.self)
+                    let p = SIMD8(lowHalf: x0, highHalf: x1), q = SIMD8(lowHalf: x2, highHalf: x3)
+                    let e = SIMD8(lowHalf: p.evenHalf, highHalf: q.evenHalf), o = SIMD8(lowHalf: p.oddHalf, highHalf: q.oddHalf)
+                    let base = (r - r0) * a + c
+                    d.storeBytes(of: e.evenHalf, toByteOffset: base * 4, as: SIMD4<Float>.self)
+                    d.storeBytes(of: o.evenHalf, toByteOffset: (base + a) * 4, as: SIMD4<Float>.self)
+                    d.storeBytes(of: e.oddHalf, toByteOffset: (base + 2 * a) * 4, as: SIMD4<Float>.self)
+                    d.storeBytes(of: o.oddHalf, toByteOffset: (base + 3 * a) * 4, as: SIMD4<Float>.self)
+                    c += 4
+                }
+                r += 4
+            }
+            band = bandEnd
+        }
+        // Edges: the last a % 4 columns of every row, and the last (rows % 4) rows.
+        for r in r0..<r1 {
+            let from = r < rEnd ? cEnd : 0
+            for c in from..<a { dst[(r - r0) * a + c] = src[c * b + r] }
         }
     }
 
@@ -272,6 +317,30 @@ enum ChunkedConversion {
             try ElementConversion.toF32(t, into: UnsafeMutableBufferPointer(start: out, count: count))
         }
         return UnsafePointer(out)
+    }
+
+    /// Q8_0 blocks dequantized (value = int8 * f16 scale, as ggml and Quantization.dequantize
+    /// compute it) and compared with `want` in the same pass: running max|diff| and max|ref|.
+    static func accumulateQ8_0(_ blocks: UnsafeRawPointer, _ want: UnsafePointer<Float>, _ count: Int, _ maxDiff: inout Float, _ maxRef: inout Float) {
+        var dm = SIMD16<Float>(repeating: 0), rm = SIMD16<Float>(repeating: 0)
+        let w = UnsafeRawPointer(want)
+        for k in 0..<count {
+            let block = blocks + k * Quantization.q8_0BlockBytes
+            let scale = HalfFloat.f16ToF32(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
+            for half in 0..<2 {
+                let q = block.loadUnaligned(fromByteOffset: 2 + 16 * half, as: SIMD16<Int8>.self)
+                let got = SIMD16<Float>(q) * scale
+                let ref = w.loadUnaligned(fromByteOffset: (k * 32 + 16 * half) * 4, as: SIMD16<Float>.self)
+                let diff = (got - ref).replacing(with: ref - got, where: got .< ref)
+                let mag = ref.replacing(with: -ref, where: ref .< 0)
+                dm.replace(with: diff, where: dm .< diff)
+                rm.replace(with: mag, where: rm .< mag)
+            }
+        }
+        for i in 0..<16 {
+            maxDiff = max(maxDiff, dm[i])
+            maxRef = max(maxRef, rm[i])
+        }
     }
 
     /// maxDiff = max |got - want|, maxRef = max |want|, NaNs skipped as Swift's max skips them

@@ -67,6 +67,13 @@ public enum GPT2Conversion {
                               dryRun: Bool = false, progress: ((Int, Int) -> Void)? = nil) throws -> (plan: [MappedTensor], result: ModelConversionResult?) {
         let loaded = try load(path)
         let (source, reader, config, tokenizer) = (loaded.source, loaded.reader, loaded.config, loaded.tokenizer)
+        // SHA-256 of the sources runs on the second core while the tensors are written; the header
+        // gets placeholder digests of the same length, patched in before the file is committed.
+        let folder = source.tokenizerFolder ?? ""
+        let extras = ["config.json", "vocab.json", "merges.txt", "tokenizer.json"].map { (folder as NSString).appendingPathComponent($0) }
+        let hashed = Provenance.sourceFiles(weights: source.weightsPath, extra: source.kind == .gguf ? [] : extras)
+        let hashes: PendingHashes? = dryRun ? nil : PendingHashes(files: hashed)
+        defer { hashes?.cancel() }
         if config.activation != .geluTanh {
             throw ZooError("uses exact (erf) GELU; llama.cpp's gpt2 architecture computes the tanh form, so the GGUF would not run the same model", path: path)
         }
@@ -76,14 +83,6 @@ public enum GPT2Conversion {
         let plan = try TableMapping.plan(reader: reader, source: loaded.table, target: GPT2NamingTables.gguf, sizes: config.sizes,
                                          fallbacks: ["lm_head.weight": "wte.weight"], policy: ggufPolicy(request))
         if dryRun { return (plan, nil) }
-
-        // SHA-256 of the sources runs on the second core while the tensors are written; the header
-        // gets placeholder digests of the same length, patched in before the file is committed.
-        let folder = source.tokenizerFolder ?? ""
-        let extras = ["config.json", "vocab.json", "merges.txt", "tokenizer.json"].map { (folder as NSString).appendingPathComponent($0) }
-        let hashed = Provenance.sourceFiles(weights: source.weightsPath, extra: source.kind == .gguf ? [] : extras)
-        let hashes = PendingHashes(files: hashed)
-        defer { hashes.cancel() }
 
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         var meta: [MetadataEntry] = [
@@ -114,27 +113,35 @@ public enum GPT2Conversion {
         let writer = try GGUFWriter(path: output, force: force)
         do {
             try writer.begin(metadata: meta, tensors: plan.map(\.target))
+            try writer.flush()
+            // The header is final but for the digests: parse it back and check its tokenizer on the
+            // second core (after the hashing) while the tensors stream on this one.
+            let temporary = writer.temporaryPath
+            let headerCheck = BackgroundTask { () throws -> GGUFReader in
+                do {
+                    let back = try GGUFReader(path: temporary)
+                    let want = tokenizer.encode(probeText), got = try GPT2Tokenizer(gguf: back).encode(probeText)
+                    if want != got {
+                        throw ZooError("the written tokenizer encodes the probe text as \(got.prefix(12))..., the source as \(want.prefix(12))...", path: output)
+                    }
+                    return back
+                } catch var e as ZooError {
+                    if e.path == temporary { e.path = output }
+                    throw e
+                }
+            }
             // Every chunk is read back from the file and checked against the source as it is written.
             let written = try ChunkedConversion.write(plan, reader: reader, writer: writer, progress: progress)
-            let lines = try hashes.wait()
-            guard let files = Provenance.metadata(lines: lines, recipe: recipe).first(where: { $0.key == Provenance.filesKey }) else {
+            // Proof, before the file appears: the parsed header puts every tensor where it was
+            // written and checked, its tokenizer encodes the probe text as the source's does, and
+            // the digests patched in read back as written.
+            let back = try headerCheck.value()
+            try ChunkedConversion.checkLayout(plan, written: back, writerOffset: writer.dataOffset, readerRange: back.dataRange, output: output)
+            guard let lines = try hashes?.wait(),
+                  let files = Provenance.metadata(lines: lines, recipe: recipe).first(where: { $0.key == Provenance.filesKey }) else {
                 throw ZooError("internal: no provenance entry", path: output)
             }
             try writer.replaceMetadata(files)
-            try writer.flush()
-            // Proof, before the file appears: its header, parsed by the reader, puts every tensor
-            // where it was written and checked, records the digests, and holds a tokenizer that
-            // encodes the probe text exactly as the source tokenizer does.
-            let back = try GGUFReader(path: writer.temporaryPath)
-            try ChunkedConversion.checkLayout(plan, written: back, writerOffset: writer.dataOffset, readerRange: back.dataRange, output: output)
-            if back.metadataValue(Provenance.filesKey) != files.value {
-                throw ZooError("re-read \(Provenance.filesKey) differs from the digests written", path: output)
-            }
-            let backTokenizer = try GPT2Tokenizer(gguf: back)
-            let want = tokenizer.encode(probeText), got = backTokenizer.encode(probeText)
-            if want != got {
-                throw ZooError("the written tokenizer encodes the probe text as \(got.prefix(12))..., the source as \(want.prefix(12))...", path: output)
-            }
             try writer.finish()
             return (plan, ModelConversionResult(output: output, tensors: plan.count, bytes: written.bytes, worstError: written.worst, notes: []))
         } catch {
