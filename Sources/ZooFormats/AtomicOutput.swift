@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import ZooTensor
 
 /// An output file that appears whole or not at all: bytes go to a temporary file in the target's
@@ -18,6 +19,9 @@ public final class AtomicOutput {
     /// Bytes handed to write(2) so far, and how far writeback has been started (see `flush`).
     private var flushed = 0
     private var writebackStarted = 0
+    /// Guards the buffer and counters for `write(at:)`, `flush` and `readBack`, which several
+    /// threads may call at once (the sequential `write` is for one thread).
+    private let lock = NSLock()
     private var finished = false
     private let force: Bool
 
@@ -110,9 +114,36 @@ public final class AtomicOutput {
     /// Hands buffered bytes to the kernel (they are then visible to `readBack` and to readers of
     /// the temporary file).
     public func flush() throws {
+        lock.lock(); defer { lock.unlock() }
+        try flushLocked()
+    }
+
+    private func flushLocked() throws {
         if buffered == 0 { return }
         try writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<buffered]))
         buffered = 0
+    }
+
+    /// Writes `bytes` at `offset` of the temporary file (after anything buffered), without moving
+    /// the sequential position; thread-safe. Used for tensor data written by several threads into
+    /// a file already sized with `reserve`.
+    public func write(at offset: Int, _ bytes: UnsafeRawBufferPointer) throws {
+        try flush()
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress!.advanced(by: done), bytes.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ZooError("cannot write (\(String(cString: strerror(errno)))); no output was left behind", path: path)
+            }
+            done += n
+        }
+        lock.lock(); defer { lock.unlock() }
+        flushed += bytes.count
+        if flushed - writebackStarted >= AtomicOutput.writebackStride {
+            AtomicOutput.startWriteback?(fd, 0, 0, 2 /* SYNC_FILE_RANGE_WRITE, whole file */)
+            writebackStarted = flushed
+        }
     }
 
     /// Reads `into.count` bytes of the temporary file at `offset` back from the kernel (the page
@@ -137,6 +168,7 @@ public final class AtomicOutput {
         if ftruncate(fd, off_t(size)) != 0 { throw ZooError("cannot size the temporary file: \(String(cString: strerror(errno)))", path: path) }
     }
 
+    /// Sequential write of the buffer's bytes (callers hold `lock` or are the only thread).
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
         var done = 0
         while done < bytes.count {

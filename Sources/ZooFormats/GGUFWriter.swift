@@ -1,3 +1,4 @@
+import Foundation
 import ZooTensor
 
 /// Writes GGUF v3 as ggml's reader requires: KVs, tensor infos (ggml `ne` = shape reversed),
@@ -6,6 +7,8 @@ public final class GGUFWriter: ChunkedCheckpointWriter {
     public let path: String
     private let output: AtomicOutput
     private var order: WriteOrder
+    /// Guards `order` for positioned writes from several threads.
+    private let lock = NSLock()
     private var alignment = GGUFReader.defaultAlignment
     /// Absolute file offset where tensor data starts (after the header and its padding).
     public private(set) var dataStart = 0
@@ -97,18 +100,20 @@ public final class GGUFWriter: ChunkedCheckpointWriter {
         try output.writeZeros(GGUFWriter.padding(bytes.count, alignment))
     }
 
-    public func writePart(_ name: String, _ bytes: UnsafeRawBufferPointer) throws {
-        let size = order.next < order.sizes.count ? order.sizes[order.next] : 0
-        if try order.expectPart(name, bytes.count) {
-            try output.write(bytes)
-            try output.writeZeros(GGUFWriter.padding(size, alignment))
-        } else {
-            try output.write(bytes)
-        }
+    public func write(_ name: String, at offset: Int, _ bytes: UnsafeRawBufferPointer) throws {
+        lock.lock()
+        let at: Int
+        do { at = try order.cover(name, offset: offset, count: bytes.count) } catch { lock.unlock(); throw error }
+        lock.unlock()
+        try output.write(at: dataStart + at, bytes)
     }
 
     public func readBack(_ name: String, offset: Int, into: UnsafeMutableRawBufferPointer) throws {
-        try output.readBack(at: dataStart + (try order.written(name, offset: offset, count: into.count)), into: into)
+        lock.lock()
+        let at: Int
+        do { at = try order.written(name, offset: offset, count: into.count) } catch { lock.unlock(); throw error }
+        lock.unlock()
+        try output.readBack(at: dataStart + at, into: into)
     }
 
     /// Hands everything written so far to the kernel, so a reader of `temporaryPath` sees it.

@@ -1,3 +1,4 @@
+import Foundation
 import ZooTensor
 
 /// Writes safetensors: 8-byte header length, JSON header padded with spaces to a multiple of 8,
@@ -7,6 +8,8 @@ public final class SafetensorsWriter: ChunkedCheckpointWriter {
     public let path: String
     private let output: AtomicOutput
     private var order: WriteOrder
+    /// Guards `order` for positioned writes from several threads.
+    private let lock = NSLock()
     /// Absolute file offset where tensor data starts (after the length and the JSON header).
     private var dataStart = 0
 
@@ -51,18 +54,27 @@ public final class SafetensorsWriter: ChunkedCheckpointWriter {
         try withUnsafeBytes(of: &length) { try output.write($0) }
         try output.write(text)
         dataStart = 8 + text.count
+        // Sized up front, so tensors can be written at their offsets in any order.
+        try output.reserve(size: dataStart + offset)
     }
 
     /// Absolute file offset of tensor `name`'s data.
     public func dataOffset(_ name: String) -> Int? { order.index[name].map { dataStart + order.offsets[$0] } }
 
-    public func writePart(_ name: String, _ bytes: UnsafeRawBufferPointer) throws {
-        _ = try order.expectPart(name, bytes.count)
-        try output.write(bytes)
+    public func write(_ name: String, at offset: Int, _ bytes: UnsafeRawBufferPointer) throws {
+        lock.lock()
+        let at: Int
+        do { at = try order.cover(name, offset: offset, count: bytes.count) } catch { lock.unlock(); throw error }
+        lock.unlock()
+        try output.write(at: dataStart + at, bytes)
     }
 
     public func readBack(_ name: String, offset: Int, into: UnsafeMutableRawBufferPointer) throws {
-        try output.readBack(at: dataStart + (try order.written(name, offset: offset, count: into.count)), into: into)
+        lock.lock()
+        let at: Int
+        do { at = try order.written(name, offset: offset, count: into.count) } catch { lock.unlock(); throw error }
+        lock.unlock()
+        try output.readBack(at: dataStart + at, into: into)
     }
 
     public func write(_ name: String, _ bytes: UnsafeRawBufferPointer) throws {

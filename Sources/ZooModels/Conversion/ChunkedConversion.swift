@@ -25,22 +25,136 @@ enum ChunkedConversion {
         var worst: [DType: Double] = [:]
     }
 
-    /// Writes every planned tensor (after `writer.begin`, before `finish`).
+    /// Values per job: 4 MiB of f32. Jobs (row ranges of one tensor) are what the worker threads
+    /// take, so a large tensor is shared out and the workers finish together.
+    static let jobValues = 1 << 20
+
+    /// Writes every planned tensor (after `writer.begin`, before `finish`), on `workers` threads
+    /// (this one included) taking row ranges in plan order.
     static func write(_ plan: [MappedTensor], reader: CheckpointReader, writer: ChunkedCheckpointWriter,
-                      progress: ((Int, Int) -> Void)?) throws -> Result {
-        var result = Result()
-        let widest = plan.map { unitLength($0.target) }.max() ?? 0
-        let buffers = Buffers(values: max(chunkValues, widest))
-        for (k, entry) in plan.enumerated() {
-            let worst: Double
-            do { worst = try writeTensor(entry, reader: reader, writer: writer, buffers: buffers) } catch let e as ZooError {
-                throw e.at(tensor: entry.target.name)
-            }
-            result.worst[entry.target.dtype] = max(result.worst[entry.target.dtype] ?? 0, worst)
-            result.bytes += try entry.target.byteCount()
-            progress?(k + 1, result.bytes)
+                      progress: ((Int, Int) -> Void)?, workers: Int = defaultWorkers) throws -> Result {
+        let run = try Run(plan, reader: reader, writer: writer, progress: progress)
+        let helpers = (1..<max(workers, 1)).map { _ in BackgroundTask { run.work() } }
+        run.work()
+        for helper in helpers { _ = try? helper.value() }  // joined before the writer can be closed
+        if let failure = run.failure { throw failure }
+        return run.result
+    }
+
+    /// One per core (the machine this was tuned on has two).
+    static var defaultWorkers: Int { min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 4) }
+
+    /// A tensor being written: how its values come out of the source, and its running check.
+    final class Tensor_ {
+        let entry: MappedTensor
+        let source: ZooTensor.Tensor?
+        let mode: Mode?            // nil: computed whole by the tensor's single job (fallback)
+        let unit: Int, rows: Int, rowBytes: Int
+        let lossless: Bool
+        var jobsLeft = 0
+        var maxDiff: Float = 0, maxRef: Float = 0
+
+        init(_ entry: MappedTensor, reader: CheckpointReader) throws {
+            self.entry = entry
+            let spec = entry.target
+            let n = try spec.shape.elementCount()
+            unit = max(unitLength(spec), 1)
+            rows = n / unit
+            rowBytes = n == 0 ? 0 : try spec.dtype.byteCount(shape: Shape([unit]))
+            source = entry.sourceNames.count == 1 ? try reader.tensor(entry.sourceNames[0]) : nil
+            mode = try modeWithoutFallback(entry, source: source)
+            lossless = spec.dtype == .f32 || spec.dtype == entry.sourceDType || spec.dtype == .f64
         }
-        return result
+    }
+
+    /// The shared state of one conversion's workers.
+    final class Run: @unchecked Sendable {
+        let reader: CheckpointReader
+        let writer: ChunkedCheckpointWriter
+        let progress: ((Int, Int) -> Void)?
+        var tensors: [Tensor_] = []
+        var jobs: [(tensor: Int, rows: Range<Int>)] = []
+        let widest: Int
+        private let lock = NSLock()
+        private var next = 0
+        private var done = 0
+        var result = Result()
+        var failure: Error?
+
+        init(_ plan: [MappedTensor], reader: CheckpointReader, writer: ChunkedCheckpointWriter, progress: ((Int, Int) -> Void)?) throws {
+            self.reader = reader
+            self.writer = writer
+            self.progress = progress
+            for (k, entry) in plan.enumerated() {
+                let t: Tensor_
+                do { t = try Tensor_(entry, reader: reader) } catch let e as ZooError { throw e.at(tensor: entry.target.name) }
+                let per = t.mode == nil ? max(t.rows, 1) : max(1, jobValues / t.unit)
+                var r0 = 0
+                repeat {
+                    let r1 = min(t.rows, r0 + per)
+                    jobs.append((k, r0..<r1))
+                    t.jobsLeft += 1
+                    r0 = r1
+                } while r0 < t.rows
+                tensors.append(t)
+            }
+            widest = tensors.map(\.unit).max() ?? 0
+        }
+
+        /// Takes jobs until there are none left or one failed.
+        func work() {
+            let buffers = Buffers(values: max(chunkValues, widest))
+            while true {
+                lock.lock()
+                if failure != nil || next >= jobs.count { lock.unlock(); return }
+                let job = jobs[next]
+                next += 1
+                lock.unlock()
+                let t = tensors[job.tensor]
+                var maxDiff: Float = 0, maxRef: Float = 0
+                do {
+                    try writeRows(t, rows: job.rows, reader: reader, writer: writer, buffers: buffers, &maxDiff, &maxRef)
+                } catch let e as ZooError {
+                    fail(e.at(tensor: t.entry.target.name))
+                    return
+                } catch {
+                    fail(error)
+                    return
+                }
+                lock.lock()
+                t.maxDiff = max(t.maxDiff, maxDiff)
+                t.maxRef = max(t.maxRef, maxRef)
+                t.jobsLeft -= 1
+                if t.jobsLeft == 0 {
+                    do { try finish(t) } catch { lock.unlock(); fail(error); return }
+                }
+                lock.unlock()
+            }
+        }
+
+        private func fail(_ error: Error) {
+            lock.lock()
+            if failure == nil { failure = error }
+            lock.unlock()
+        }
+
+        /// The tensor's last job is done (called with the lock held): its relative error over
+        /// all rows, its pages let go of, progress.
+        private func finish(_ t: Tensor_) throws {
+            t.entry.sourceNames.forEach(reader.release)
+            let spec = t.entry.target
+            var rel = 0.0
+            if !t.lossless {
+                rel = Double(t.maxRef > 0 ? t.maxDiff / t.maxRef : t.maxDiff)
+                if rel > TableMapping.limit(spec.dtype) || rel.isNaN {
+                    throw ZooError("re-read values differ from the source by \(rel) (relative), more than \(spec.dtype.name) allows (\(TableMapping.limit(spec.dtype)))", path: writer.path, tensor: spec.name)
+                }
+            }
+            result.worst[spec.dtype] = max(result.worst[spec.dtype] ?? 0, rel)
+            result.bytes += try spec.byteCount()
+            done += 1
+            progress?(done, result.bytes)
+        }
     }
 
     /// The output's header, parsed by its reader, must put every tensor where the writer wrote it,
@@ -104,75 +218,64 @@ enum ChunkedConversion {
         case values([Float])
     }
 
-    static func writeTensor(_ entry: MappedTensor, reader: CheckpointReader, writer: ChunkedCheckpointWriter, buffers: Buffers) throws -> Double {
-        let spec = entry.target
+    /// Writes, reads back and checks stored rows `rows` of a tensor, chunk by chunk; adds to the
+    /// running max|diff| and max|ref| where the dtype is lossy.
+    static func writeRows(_ t: Tensor_, rows: Range<Int>, reader: CheckpointReader, writer: ChunkedCheckpointWriter,
+                          buffers: Buffers, _ maxDiff: inout Float, _ maxRef: inout Float) throws {
+        let spec = t.entry.target
         let name = spec.name
-        let n = try spec.shape.elementCount()
-        defer { entry.sourceNames.forEach(reader.release) }
-        if n == 0 {
-            try writer.writePart(name, UnsafeRawBufferPointer(start: nil, count: 0))
-            return 0
+        let unit = t.unit, rowBytes = t.rowBytes
+        if rows.isEmpty {
+            try writer.write(name, at: 0, UnsafeRawBufferPointer(start: nil, count: 0))
+            return
         }
-        let unit = unitLength(spec)
-        let rows = n / unit
-        let rowBytes = try spec.dtype.byteCount(shape: Shape([unit]))
-        let rowsPerChunk = max(1, buffers.values / unit)
-        // One source tensor (a view into the mapped file); several parts go through `.values`.
-        let source = entry.sourceNames.count == 1 ? try reader.tensor(entry.sourceNames[0]) : nil
+        let sourceName = t.entry.sourceNames.first ?? ""
         let mode: Mode
-        if let m = try? modeWithoutFallback(entry, source: source) { mode = m } else {
-            mode = .values(TableMapping.stored(try TableMapping.canonical(entry, reader: reader), entry: entry))
+        if let m = t.mode { mode = m } else {
+            mode = .values(TableMapping.stored(try TableMapping.canonical(t.entry, reader: reader), entry: t.entry))
         }
         // A transposed tensor is read all over for every chunk: map it whole up front.
-        if case .transposed(let raw, _, _, _) = mode { reader.prefetch(entry.sourceNames[0], bytes: 0..<raw.count) }
-        let lossless = spec.dtype == .f32 || spec.dtype == entry.sourceDType || spec.dtype == .f64
-        var maxDiff: Float = 0, maxRef: Float = 0
-        var r0 = 0
-        while r0 < rows {
-            let r1 = min(rows, r0 + rowsPerChunk)
+        if case .transposed(let raw, _, _, _) = mode { reader.prefetch(sourceName, bytes: 0..<raw.count) }
+        let rowsPerChunk = max(1, buffers.values / unit)
+        var r0 = rows.lowerBound
+        while r0 < rows.upperBound {
+            let r1 = min(rows.upperBound, r0 + rowsPerChunk)
             let count = (r1 - r0) * unit
             let outBytes = (r1 - r0) * rowBytes
             let back = UnsafeMutableRawBufferPointer(start: buffers.back, count: outBytes)
             if case .copy(let raw) = mode {
-                let part = UnsafeRawBufferPointer(rebasing: raw[(r0 * rowBytes)..<(r0 * rowBytes + outBytes)])
-                reader.prefetch(entry.sourceNames[0], bytes: (r0 * rowBytes)..<(r0 * rowBytes + outBytes))
-                try writer.writePart(name, part)
-                try writer.readBack(name, offset: r0 * rowBytes, into: back)
+                let bytes = (r0 * rowBytes)..<(r0 * rowBytes + outBytes)
+                let part = UnsafeRawBufferPointer(rebasing: raw[bytes])
+                reader.prefetch(sourceName, bytes: bytes)
+                try writer.write(name, at: bytes.lowerBound, part)
+                try writer.readBack(name, offset: bytes.lowerBound, into: back)
                 if memcmp(back.baseAddress!, part.baseAddress!, outBytes) != 0 {
                     throw ZooError("re-read bytes differ from the source: the written file is wrong", path: writer.path, tensor: name)
                 }
-                reader.release(entry.sourceNames[0], bytes: (r0 * rowBytes)..<(r0 * rowBytes + outBytes))
+                reader.release(sourceName, bytes: bytes)
                 r0 = r1
                 continue
             }
+            var sourceBytes: Range<Int>?
             if case .direct(_, let dtype) = mode {
-                let size = dtype.bytesPerBlock
-                reader.prefetch(entry.sourceNames[0], bytes: (r0 * unit * size)..<(r1 * unit * size))
+                sourceBytes = (r0 * unit * dtype.bytesPerBlock)..<(r1 * unit * dtype.bytesPerBlock)
+                reader.prefetch(sourceName, bytes: sourceBytes!)
             }
             let values = try chunkValues(mode, rows: r0..<r1, unit: unit, into: buffers.scratch)
             let encoded = try encode(values, count: count, as: spec.dtype, into: buffers.encoded)
             if encoded.count != outBytes { throw ZooError("encoded \(encoded.count) bytes for \(count) values, expected \(outBytes)", tensor: name) }
-            try writer.writePart(name, encoded)
+            try writer.write(name, at: r0 * rowBytes, encoded)
             try writer.readBack(name, offset: r0 * rowBytes, into: back)
-            if spec.dtype == .q8_0 && !lossless {
+            if spec.dtype == .q8_0 && !t.lossless {
                 // Dequantized and compared in one pass, without storing the values.
                 accumulateQ8_0(UnsafeRawPointer(back.baseAddress!), values, count / 32, &maxDiff, &maxRef)
             } else {
                 let got = try decode(UnsafeRawBufferPointer(back), count: count, as: spec.dtype, into: buffers.backFloats)
-                try compare(got, values, count: count, lossless: lossless, first: r0 * unit, &maxDiff, &maxRef, path: writer.path, tensor: name)
+                try compare(got, values, count: count, lossless: t.lossless, first: r0 * unit, &maxDiff, &maxRef, path: writer.path, tensor: name)
             }
-            if case .direct(_, let dtype) = mode {
-                let size = dtype.bytesPerBlock
-                reader.release(entry.sourceNames[0], bytes: (r0 * unit * size)..<(r1 * unit * size))
-            }
+            if let sourceBytes { reader.release(sourceName, bytes: sourceBytes) }
             r0 = r1
         }
-        if lossless { return 0 }
-        let rel = Double(maxRef > 0 ? maxDiff / maxRef : maxDiff)
-        if rel > TableMapping.limit(spec.dtype) || rel.isNaN {
-            throw ZooError("re-read values differ from the source by \(rel) (relative), more than \(spec.dtype.name) allows (\(TableMapping.limit(spec.dtype)))", path: writer.path, tensor: name)
-        }
-        return rel
     }
 
     /// Bit for bit (NaN matching any NaN) where lossless, else the running max|diff| and max|ref|.
