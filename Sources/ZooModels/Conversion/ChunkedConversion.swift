@@ -17,7 +17,7 @@ import ZooTensor
 enum ChunkedConversion {
     /// Values per chunk: 512 KiB of f32, so source, encoded and read-back bytes of a chunk stay
     /// in L2 between conversion and check.
-    static let chunkValues = 1 << 17
+    static let defaultChunkValues = 1 << 17
 
     struct Result {
         var bytes = 0
@@ -27,13 +27,14 @@ enum ChunkedConversion {
 
     /// Values per job: 4 MiB of f32. Jobs (row ranges of one tensor) are what the worker threads
     /// take, so a large tensor is shared out and the workers finish together.
-    static let jobValues = 1 << 20
+    static let defaultJobValues = 1 << 20
 
     /// Writes every planned tensor (after `writer.begin`, before `finish`), on `workers` threads
     /// (this one included) taking row ranges in plan order.
     static func write(_ plan: [MappedTensor], reader: CheckpointReader, writer: ChunkedCheckpointWriter,
-                      progress: ((Int, Int) -> Void)?, workers: Int = defaultWorkers) throws -> Result {
-        let run = try Run(plan, reader: reader, writer: writer, progress: progress)
+                      progress: ((Int, Int) -> Void)?, workers: Int = defaultWorkers,
+                      chunkValues: Int = defaultChunkValues, jobValues: Int = defaultJobValues) throws -> Result {
+        let run = try Run(plan, reader: reader, writer: writer, progress: progress, chunkValues: chunkValues, jobValues: jobValues)
         let helpers = (1..<max(workers, 1)).map { _ in BackgroundTask { run.work() } }
         run.work()
         for helper in helpers { _ = try? helper.value() }  // joined before the writer can be closed
@@ -75,13 +76,16 @@ enum ChunkedConversion {
         var tensors: [Tensor_] = []
         var jobs: [(tensor: Int, rows: Range<Int>)] = []
         let widest: Int
+        let chunkValues: Int
         private let lock = NSLock()
         private var next = 0
         private var done = 0
         var result = Result()
         var failure: Error?
 
-        init(_ plan: [MappedTensor], reader: CheckpointReader, writer: ChunkedCheckpointWriter, progress: ((Int, Int) -> Void)?) throws {
+        init(_ plan: [MappedTensor], reader: CheckpointReader, writer: ChunkedCheckpointWriter, progress: ((Int, Int) -> Void)?,
+             chunkValues: Int, jobValues: Int) throws {
+            self.chunkValues = chunkValues
             self.reader = reader
             self.writer = writer
             self.progress = progress
@@ -261,7 +265,7 @@ enum ChunkedConversion {
                 sourceBytes = (r0 * unit * dtype.bytesPerBlock)..<(r1 * unit * dtype.bytesPerBlock)
                 reader.prefetch(sourceName, bytes: sourceBytes!)
             }
-            let values = try chunkValues(mode, rows: r0..<r1, unit: unit, into: buffers.scratch)
+            let values = try rowValues(mode, rows: r0..<r1, unit: unit, into: buffers.scratch)
             let encoded = try encode(values, count: count, as: spec.dtype, into: buffers.encoded)
             if encoded.count != outBytes { throw ZooError("encoded \(encoded.count) bytes for \(count) values, expected \(outBytes)", tensor: name) }
             try writer.write(name, at: r0 * rowBytes, encoded)
@@ -309,7 +313,7 @@ enum ChunkedConversion {
 
     /// Stored rows [rows.lowerBound, rows.upperBound) as f32: a pointer into the mapped source where
     /// it already holds them (aligned f32 in order), else decoded or gathered into `scratch`.
-    static func chunkValues(_ mode: Mode, rows: Range<Int>, unit: Int, into scratch: UnsafeMutablePointer<Float>) throws -> UnsafePointer<Float> {
+    static func rowValues(_ mode: Mode, rows: Range<Int>, unit: Int, into scratch: UnsafeMutablePointer<Float>) throws -> UnsafePointer<Float> {
         let first = rows.lowerBound * unit, count = rows.count * unit
         switch mode {
         case .copy: throw ZooError("internal: copied tensors have no values")

@@ -49,8 +49,7 @@ public enum GPT2Conversion {
         let tokenizer: GPT2Tokenizer
     }
 
-    static func load(_ path: String) throws -> LoadedSource {
-        let source = try GPT2Source.resolve(path)
+    static func load(_ path: String, source: GPT2Source) throws -> LoadedSource {
         let reader = try Checkpoint.open(source.weightsPath)
         if reader.format == .gguf, let gguf = reader as? GGUFReader {
             return LoadedSource(source: source, reader: reader, config: try GPT2Config.fromGGUF(reader), table: GPT2NamingTables.gguf,
@@ -65,15 +64,18 @@ public enum GPT2Conversion {
 
     public static func toGGUF(model path: String, output: String, dtype request: DTypeRequest, force: Bool,
                               dryRun: Bool = false, progress: ((Int, Int) -> Void)? = nil) throws -> (plan: [MappedTensor], result: ModelConversionResult?) {
-        let loaded = try load(path)
-        let (source, reader, config, tokenizer) = (loaded.source, loaded.reader, loaded.config, loaded.tokenizer)
-        // SHA-256 of the sources runs on the second core while the tensors are written; the header
-        // gets placeholder digests of the same length, patched in before the file is committed.
+        let source = try GPT2Source.resolve(path)
+        // SHA-256 of the sources runs on the second core while the rest is prepared and the tensors
+        // are written; the header gets placeholder digests of the same length, patched in before
+        // the file is committed. A plan (dryRun) starts it too, for the conversion that usually
+        // follows (the CLI plans, then converts).
         let folder = source.tokenizerFolder ?? ""
         let extras = ["config.json", "vocab.json", "merges.txt", "tokenizer.json"].map { (folder as NSString).appendingPathComponent($0) }
         let hashed = Provenance.sourceFiles(weights: source.weightsPath, extra: source.kind == .gguf ? [] : extras)
-        let hashes: PendingHashes? = dryRun ? nil : PendingHashes(files: hashed)
-        defer { hashes?.cancel() }
+        let hashes = PendingHashes.start(files: hashed)
+        defer { if !dryRun { PendingHashes.forget(hashes); hashes.cancel() } }
+        let loaded = try load(path, source: source)
+        let (reader, config, tokenizer) = (loaded.reader, loaded.config, loaded.tokenizer)
         if config.activation != .geluTanh {
             throw ZooError("uses exact (erf) GELU; llama.cpp's gpt2 architecture computes the tanh form, so the GGUF would not run the same model", path: path)
         }
@@ -137,8 +139,8 @@ public enum GPT2Conversion {
             // the digests patched in read back as written.
             let back = try headerCheck.value()
             try ChunkedConversion.checkLayout(plan, written: back, writerOffset: writer.dataOffset, readerRange: back.dataRange, output: output)
-            guard let lines = try hashes?.wait(),
-                  let files = Provenance.metadata(lines: lines, recipe: recipe).first(where: { $0.key == Provenance.filesKey }) else {
+            let lines = try hashes.wait()
+            guard let files = Provenance.metadata(lines: lines, recipe: recipe).first(where: { $0.key == Provenance.filesKey }) else {
                 throw ZooError("internal: no provenance entry", path: output)
             }
             try writer.replaceMetadata(files)
