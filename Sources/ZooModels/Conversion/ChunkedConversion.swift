@@ -9,9 +9,10 @@ import ZooTensor
 /// is lossless for the source, else by relative error over the whole tensor (max|diff|/max|ref|,
 /// `TableMapping.limit`). Checking right away costs little: the source values are still in cache.
 /// Source pages are let go of chunk by chunk, so the resident size stays at a few chunks however
-/// large a tensor is (GPT-2's token embedding is 154 MB of f32).
+/// large a tensor is (GPT-2's token embedding is 154 MB of f32). Tensors are cut into jobs (row
+/// ranges) that every core takes in turn, each writing its rows at their place in the file.
 ///
-/// With `layout` afterwards (the output's header parsed by the format's reader: every tensor where
+/// With `checkLayout` afterwards (the output's header parsed by the format's reader: every tensor where
 /// the writer put it, with the planned dtype and shape), this proves what the old whole-file
 /// re-read proved: each tensor read from the output holds the source's values.
 enum ChunkedConversion {
@@ -46,9 +47,9 @@ enum ChunkedConversion {
     static var defaultWorkers: Int { min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 4) }
 
     /// A tensor being written: how its values come out of the source, and its running check.
-    final class Tensor_ {
+    final class WrittenTensor {
         let entry: MappedTensor
-        let source: ZooTensor.Tensor?
+        let source: Tensor?
         let mode: Mode?            // nil: computed whole by the tensor's single job (fallback)
         let unit: Int, rows: Int, rowBytes: Int
         let lossless: Bool
@@ -73,7 +74,7 @@ enum ChunkedConversion {
         let reader: CheckpointReader
         let writer: ChunkedCheckpointWriter
         let progress: ((Int, Int) -> Void)?
-        var tensors: [Tensor_] = []
+        var tensors: [WrittenTensor] = []
         var jobs: [(tensor: Int, rows: Range<Int>)] = []
         let widest: Int
         let chunkValues: Int
@@ -90,8 +91,8 @@ enum ChunkedConversion {
             self.writer = writer
             self.progress = progress
             for (k, entry) in plan.enumerated() {
-                let t: Tensor_
-                do { t = try Tensor_(entry, reader: reader) } catch let e as ZooError { throw e.at(tensor: entry.target.name) }
+                let t: WrittenTensor
+                do { t = try WrittenTensor(entry, reader: reader) } catch let e as ZooError { throw e.at(tensor: entry.target.name) }
                 let per = t.mode == nil ? max(t.rows, 1) : max(1, jobValues / t.unit)
                 var r0 = 0
                 repeat {
@@ -144,7 +145,7 @@ enum ChunkedConversion {
 
         /// The tensor's last job is done (called with the lock held): its relative error over
         /// all rows, its pages let go of, progress.
-        private func finish(_ t: Tensor_) throws {
+        private func finish(_ t: WrittenTensor) throws {
             t.entry.sourceNames.forEach(reader.release)
             let spec = t.entry.target
             var rel = 0.0
@@ -224,7 +225,7 @@ enum ChunkedConversion {
 
     /// Writes, reads back and checks stored rows `rows` of a tensor, chunk by chunk; adds to the
     /// running max|diff| and max|ref| where the dtype is lossy.
-    static func writeRows(_ t: Tensor_, rows: Range<Int>, reader: CheckpointReader, writer: ChunkedCheckpointWriter,
+    static func writeRows(_ t: WrittenTensor, rows: Range<Int>, reader: CheckpointReader, writer: ChunkedCheckpointWriter,
                           buffers: Buffers, _ maxDiff: inout Float, _ maxRef: inout Float) throws {
         let spec = t.entry.target
         let name = spec.name
