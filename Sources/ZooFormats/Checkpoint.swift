@@ -37,15 +37,11 @@ public protocol CheckpointReader: AnyObject, Sendable {
     /// Lets go of the pages behind bytes `bytes` of a tensor's data (relative to its first byte),
     /// so a conversion streaming one large tensor in chunks keeps only the current chunk resident.
     func release(_ name: String, bytes: Range<Int>)
-    /// Maps the pages behind bytes `bytes` of a tensor in one go, before they are read (a hint:
-    /// fewer page faults when streaming; nothing changes if it does nothing).
-    func prefetch(_ name: String, bytes: Range<Int>)
 }
 
 extension CheckpointReader {
     public func release(_ name: String) {}
     public func release(_ name: String, bytes: Range<Int>) {}
-    public func prefetch(_ name: String, bytes: Range<Int>) {}
 
     public func info(_ name: String) -> TensorInfo? { tensors.first(where: { $0.name == name }) }
     public func metadataValue(_ key: String) -> MetadataValue? { metadata.first(where: { $0.key == key })?.value }

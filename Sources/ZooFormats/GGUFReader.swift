@@ -183,10 +183,6 @@ public final class GGUFReader: CheckpointReader, @unchecked Sendable {
         if let range = dataRange(name) { file.release(range) }
     }
 
-    public func prefetch(_ name: String, bytes: Range<Int>) {
-        if let range = dataRange(name) { file.populate(range.clamped(toRelative: bytes)) }
-    }
-
     public func release(_ name: String, bytes: Range<Int>) {
         if let range = dataRange(name) { file.release(range.clamped(toRelative: bytes)) }
     }

@@ -109,10 +109,6 @@ public final class SafetensorsReader: CheckpointReader, @unchecked Sendable {
     /// Where tensor `name`'s data sits in the file (absolute byte offsets).
     public func dataRange(_ name: String) -> Range<Int>? { ranges[name] }
 
-    public func prefetch(_ name: String, bytes: Range<Int>) {
-        if let range = ranges[name] { file.populate(range.clamped(toRelative: bytes)) }
-    }
-
     public func release(_ name: String, bytes: Range<Int>) {
         if let range = ranges[name] { file.release(range.clamped(toRelative: bytes)) }
     }

@@ -65,18 +65,6 @@ public final class MappedFile: @unchecked Sendable {
         if let mapping { _ = madvise(mapping, bytes.count, MADV_SEQUENTIAL) }
     }
 
-    /// Asks the kernel to map `range`'s pages now, in one call, instead of one fault per few pages
-    /// as they are first touched (Linux 5.14+; elsewhere, or on failure, a no-op: they fault in).
-    public func populate(_ range: Range<Int>) {
-        #if os(Linux)
-        guard let mapping, !range.isEmpty else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = range.lowerBound / page * page
-        let end = min(range.upperBound, bytes.count)
-        if end > start { _ = madvise(mapping + start, end - start, 22 /* MADV_POPULATE_READ */) }
-        #endif
-    }
-
     deinit {
         if let mapping { munmap(mapping, bytes.count) }
         ownedCopy?.deallocate()

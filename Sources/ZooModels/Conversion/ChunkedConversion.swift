@@ -239,8 +239,6 @@ enum ChunkedConversion {
         if let m = t.mode { mode = m } else {
             mode = .values(TableMapping.stored(try TableMapping.canonical(t.entry, reader: reader), entry: t.entry))
         }
-        // A transposed tensor is read all over for every chunk: map it whole up front.
-        if case .transposed(let raw, _, _, _) = mode { reader.prefetch(sourceName, bytes: 0..<raw.count) }
         let rowsPerChunk = max(1, buffers.values / unit)
         var r0 = rows.lowerBound
         while r0 < rows.upperBound {
@@ -251,7 +249,6 @@ enum ChunkedConversion {
             if case .copy(let raw) = mode {
                 let bytes = (r0 * rowBytes)..<(r0 * rowBytes + outBytes)
                 let part = UnsafeRawBufferPointer(rebasing: raw[bytes])
-                reader.prefetch(sourceName, bytes: bytes)
                 try writer.write(name, at: bytes.lowerBound, part)
                 try writer.readBack(name, offset: bytes.lowerBound, into: back)
                 if memcmp(back.baseAddress!, part.baseAddress!, outBytes) != 0 {
@@ -262,10 +259,7 @@ enum ChunkedConversion {
                 continue
             }
             var sourceBytes: Range<Int>?
-            if case .direct(_, let dtype) = mode {
-                sourceBytes = (r0 * unit * dtype.bytesPerBlock)..<(r1 * unit * dtype.bytesPerBlock)
-                reader.prefetch(sourceName, bytes: sourceBytes!)
-            }
+            if case .direct(_, let dtype) = mode { sourceBytes = (r0 * unit * dtype.bytesPerBlock)..<(r1 * unit * dtype.bytesPerBlock) }
             let values = try rowValues(mode, rows: r0..<r1, unit: unit, into: buffers.scratch)
             let encoded = try encode(values, count: count, as: spec.dtype, into: buffers.encoded)
             if encoded.count != outBytes { throw ZooError("encoded \(encoded.count) bytes for \(count) values, expected \(outBytes)", tensor: name) }
