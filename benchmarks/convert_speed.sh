@@ -18,10 +18,10 @@ if [ -n "${MODEL:-}" ]; then
   DIR=$(mktemp -d)
   trap 'rm -rf "$DIR"' EXIT
   WEIGHTS=$MODEL/model.safetensors
-  timed() {  # timed LABEL CMD...: appends "wall_s max_rss_kib" to $DIR/LABEL
+  timed() {  # timed LABEL CMD...: appends "wall_s max_rss_kib cpu_s" to $DIR/LABEL
     local label=$1; shift
-    /usr/bin/time -f '%e %M' -o "$DIR/t" "$@" >/dev/null 2>"$DIR/err" || { echo "failed: $*"; cat "$DIR/err"; exit 1; }
-    cat "$DIR/t" >>"$DIR/$label"
+    /usr/bin/time -f '%e %M %U %S' -o "$DIR/t" "$@" >/dev/null 2>"$DIR/err" || { echo "failed: $*"; cat "$DIR/err"; exit 1; }
+    awk '{print $1, $2, $3 + $4}' "$DIR/t" >>"$DIR/$label"
   }
   LLAMA=()
   if [ -n "${LLAMA_CPP_DIR:-}" ]; then
@@ -35,6 +35,7 @@ sys.argv = sys.argv[2:]
 runpy.run_path(sys.argv[0], run_name="__main__")' "$ROOT/fixtures" "$LLAMA_CPP_DIR/convert_hf_to_gguf.py")
   fi
   cat "$MODEL"/* >/dev/null  # page cache warm for every contender alike
+  LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
   for i in $(seq "$RUNS"); do
     rm -f "$DIR"/out.*; timed cp cp "$WEIGHTS" "$DIR/out.bin"
     rm -f "$DIR"/out.*; timed cpsync sh -c "cp '$WEIGHTS' '$DIR/out.bin' && sync '$DIR/out.bin'"
@@ -42,15 +43,17 @@ runpy.run_path(sys.argv[0], run_name="__main__")' "$ROOT/fixtures" "$LLAMA_CPP_D
     if [ ${#LLAMA[@]} -gt 0 ]; then rm -f "$DIR"/out.*; timed llama-q8_0 "${LLAMA[@]}" "$MODEL" --outtype q8_0 --outfile "$DIR/out.gguf"; fi
   done
   col() { awk '{print $'"$2"'}' "$DIR/$1" | median; }
-  printf 'model: %s (weights %s bytes), median of %s runs, page cache warm, load before: %s\n' "$MODEL" "$(stat -c %s "$WEIGHTS")" "$RUNS" "$(cut -d' ' -f1-3 /proc/loadavg)"
-  printf '%-44s %9s %12s\n' command "wall s" "peak RSS MiB"
+  printf 'model: %s (weights %s bytes), median of %s runs, page cache warm, load (1/5/15 min) %s before, %s after\n' \
+    "$MODEL" "$(stat -c %s "$WEIGHTS")" "$RUNS" "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  printf '%-44s %9s %12s %14s\n' command "wall s" "peak RSS MiB" "CPU s (u+s)"
   for l in cp cpsync zoo-f32 zoo-f16 zoo-q8_0 llama-q8_0; do
     [ -f "$DIR/$l" ] || continue
     case $l in cp) name="cp model.safetensors";; cpsync) name="cp + sync";; llama-q8_0) name="convert_hf_to_gguf.py --outtype q8_0";; *) name="zoo convert -> .gguf --dtype ${l#zoo-}";; esac
-    printf '%-44s %9.3f %12.0f\n' "$name" "$(col "$l" 1)" "$(echo "$(col "$l" 2) / 1024" | bc -l)"
+    printf '%-44s %9.3f %12.0f %14.2f\n' "$name" "$(col "$l" 1)" "$(echo "$(col "$l" 2) / 1024" | bc -l)" "$(col "$l" 3)"
   done
   if [ -f "$DIR/llama-q8_0" ]; then
-    printf 'convert_hf_to_gguf.py q8_0 / zoo q8_0 wall time: %.1fx\n' "$(echo "$(col llama-q8_0 1) / $(col zoo-q8_0 1)" | bc -l)"
+    printf 'convert_hf_to_gguf.py q8_0 / zoo q8_0: wall time %.1fx, CPU time %.1fx\n' "$(echo "$(col llama-q8_0 1) / $(col zoo-q8_0 1)" | bc -l)" \
+      "$(echo "$(col llama-q8_0 3) / $(col zoo-q8_0 3)" | bc -l)"
   fi
   exit 0
 fi
