@@ -52,20 +52,31 @@ public final class AtomicOutput {
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        var template = Array(((folder.isEmpty ? "/" : folder) + "/." + base + ".zoo-tmp-XXXXXX").utf8CString)
-        // Between creating the temporary file and recording it for the signal handler, hold the
-        // signals back, so an interrupt in that window still finds the file and removes it.
+        let prefix = (folder.isEmpty ? "/" : folder) + "/." + base + ".zoo-tmp-"
+        // The name is recorded for the signal handler before the file is created, so an interrupt
+        // at any moment, delivered to any thread, finds the file (or a name not yet created,
+        // which unlink ignores). The signals are also held back in this thread meanwhile.
         TemporaryFiles.installHandlers()
         var blocked = TemporaryFiles.signalSet(), previous = sigset_t()
         pthread_sigmask(SIG_BLOCK, &blocked, &previous)
         defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
-        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        var descriptor: Int32 = -1
+        var candidate = ""
+        for _ in 0..<100 {
+            candidate = prefix + String((0..<6).map { _ in letters[Int.random(in: 0..<letters.count)] })
+            TemporaryFiles.register(candidate)
+            descriptor = open(candidate, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if descriptor >= 0 { break }
+            let reason = errno
+            TemporaryFiles.unregister(candidate)
+            if reason != EEXIST { errno = reason; break }
+        }
         if descriptor < 0 {
             throw ZooError("cannot create a temporary file in '\(folder)': \(String(cString: strerror(errno)))", path: path)
         }
         fd = descriptor
-        temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        TemporaryFiles.register(temporaryPath)
+        temporaryPath = candidate
         fchmod(fd, 0o644)
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: AtomicOutput.bufferSize, alignment: 64)
     }
