@@ -46,14 +46,19 @@ enum ChunkedConversion {
     static var defaultWorkers: Int { min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 4) }
 
     /// A tensor being written: how its values come out of the source, and its running check.
+    /// The source tensor is fetched by the first job that needs it and let go of by the last, so
+    /// readers that decode copies (npz) hold one or two tensors at a time, not the model.
     final class WrittenTensor {
         let entry: MappedTensor
-        let source: Tensor?
-        let mode: Mode?            // nil: computed whole by the tensor's single job (fallback)
         let unit: Int, rows: Int, rowBytes: Int
         let lossless: Bool
+        /// Whether row ranges can be written independently (else one job computes it whole).
+        let splittable: Bool
         var jobsLeft = 0
         var maxDiff: Float = 0, maxRef: Float = 0
+        private let lock = NSLock()
+        private var source: Tensor?
+        private var cached: Mode?
 
         init(_ entry: MappedTensor, reader: CheckpointReader) throws {
             self.entry = entry
@@ -62,9 +67,30 @@ enum ChunkedConversion {
             unit = max(unitLength(spec), 1)
             rows = n / unit
             rowBytes = n == 0 ? 0 : try spec.dtype.byteCount(shape: Shape([unit]))
-            source = entry.sourceNames.count == 1 ? try reader.tensor(entry.sourceNames[0]) : nil
-            mode = try modeWithoutFallback(entry, source: source)
             lossless = spec.dtype == .f32 || spec.dtype == entry.sourceDType || spec.dtype == .f64
+            let info = entry.sourceNames.count == 1 ? reader.info(entry.sourceNames[0]) : nil
+            let simple: Set<TensorTransform> = [.none, .reshape, .transpose]
+            splittable = info != nil && (entry.copiesBytes || ([DType.f32, .f16, .bf16].contains(entry.sourceDType)
+                && simple.contains(entry.source.transform) && simple.contains(entry.targetRule.transform)))
+        }
+
+        /// How the stored values come out of the source (fetched once, shared by the jobs).
+        func mode(_ reader: CheckpointReader) throws -> Mode {
+            lock.lock(); defer { lock.unlock() }
+            if let cached { return cached }
+            let fetched = entry.sourceNames.count == 1 ? try reader.tensor(entry.sourceNames[0]) : nil
+            let m = try modeWithoutFallback(entry, source: fetched)
+                ?? .values(TableMapping.stored(try TableMapping.canonical(entry, reader: reader), entry: entry))
+            source = fetched
+            cached = m
+            return m
+        }
+
+        /// After the last job: the source tensor (and any computed values) can go.
+        func drop() {
+            lock.lock(); defer { lock.unlock() }
+            cached = nil
+            source = nil
         }
     }
 
@@ -92,7 +118,7 @@ enum ChunkedConversion {
             for (k, entry) in plan.enumerated() {
                 let t: WrittenTensor
                 do { t = try WrittenTensor(entry, reader: reader) } catch let e as ZooError { throw e.at(tensor: entry.target.name) }
-                let per = t.mode == nil ? max(t.rows, 1) : max(1, jobValues / t.unit)
+                let per = t.splittable ? max(1, jobValues / t.unit) : max(t.rows, 1)
                 var r0 = 0
                 repeat {
                     let r1 = min(t.rows, r0 + per)
@@ -145,6 +171,7 @@ enum ChunkedConversion {
         /// The tensor's last job is done (called with the lock held): its relative error over
         /// all rows, its pages let go of, progress.
         private func finish(_ t: WrittenTensor) throws {
+            t.drop()
             t.entry.sourceNames.forEach(reader.release)
             let spec = t.entry.target
             var rel = 0.0
@@ -234,10 +261,7 @@ enum ChunkedConversion {
             return
         }
         let sourceName = t.entry.sourceNames.first ?? ""
-        let mode: Mode
-        if let m = t.mode { mode = m } else {
-            mode = .values(TableMapping.stored(try TableMapping.canonical(t.entry, reader: reader), entry: t.entry))
-        }
+        let mode = try t.mode(reader)
         let rowsPerChunk = max(1, buffers.values / unit)
         var r0 = rows.lowerBound
         while r0 < rows.upperBound {
