@@ -3,8 +3,60 @@
 # Makes a ~500 MB safetensors file of random f32 tensors (GPT-2-like shapes) in a temporary folder,
 # then reports the median of 5 runs of each command and the ratio to cp.
 # Usage: benchmarks/convert_speed.sh [path/to/zoo]   (default .build/release/zoo; build with swift build -c release)
+#
+# With MODEL=path/to/hf-gpt2-folder (config.json, model.safetensors, vocab.json, merges.txt) it
+# instead times the model conversion to GGUF in f32, f16 and q8_0 (wall time and peak RSS from
+# GNU time, median of RUNS), against cp and cp + sync of the weights file; with LLAMA_CPP_DIR
+# also llama.cpp's convert_hf_to_gguf.py --outtype q8_0 on the same folder, interleaved with zoo's
+# runs (PYTHON, default python3; PYTHONPATH as that converter needs, e.g. for sentencepiece).
 set -euo pipefail
 ZOO=${1:-.build/release/zoo}
+RUNS=${RUNS:-5}
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+if [ -n "${MODEL:-}" ]; then
+  ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  DIR=$(mktemp -d)
+  trap 'rm -rf "$DIR"' EXIT
+  WEIGHTS=$MODEL/model.safetensors
+  timed() {  # timed LABEL CMD...: appends "wall_s max_rss_kib cpu_s" to $DIR/LABEL
+    local label=$1; shift
+    /usr/bin/time -f '%e %M %U %S' -o "$DIR/t" "$@" >/dev/null 2>"$DIR/err" || { echo "failed: $*"; cat "$DIR/err"; exit 1; }
+    awk '{print $1, $2, $3 + $4}' "$DIR/t" >>"$DIR/$label"
+  }
+  LLAMA=()
+  if [ -n "${LLAMA_CPP_DIR:-}" ]; then
+    LLAMA=("${PYTHON:-python3}" -c 'import runpy, sys
+sys.path.insert(0, sys.argv[1])
+try:
+    import torchvision_shim
+except Exception:
+    pass
+sys.argv = sys.argv[2:]
+runpy.run_path(sys.argv[0], run_name="__main__")' "$ROOT/fixtures" "$LLAMA_CPP_DIR/convert_hf_to_gguf.py")
+  fi
+  cat "$MODEL"/* >/dev/null  # page cache warm for every contender alike
+  LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+  for i in $(seq "$RUNS"); do
+    rm -f "$DIR"/out.*; timed cp cp "$WEIGHTS" "$DIR/out.bin"
+    rm -f "$DIR"/out.*; timed cpsync sh -c "cp '$WEIGHTS' '$DIR/out.bin' && sync '$DIR/out.bin'"
+    for dt in f32 f16 q8_0; do rm -f "$DIR"/out.*; timed "zoo-$dt" "$ZOO" convert "$MODEL" "$DIR/out.gguf" --dtype "$dt"; done
+    if [ ${#LLAMA[@]} -gt 0 ]; then rm -f "$DIR"/out.*; timed llama-q8_0 "${LLAMA[@]}" "$MODEL" --outtype q8_0 --outfile "$DIR/out.gguf"; fi
+  done
+  col() { awk '{print $'"$2"'}' "$DIR/$1" | median; }
+  printf 'model: %s (weights %s bytes), median of %s runs, page cache warm, load (1/5/15 min) %s before, %s after\n' \
+    "$MODEL" "$(stat -c %s "$WEIGHTS")" "$RUNS" "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  printf '%-44s %9s %12s %14s\n' command "wall s" "peak RSS MiB" "CPU s (u+s)"
+  for l in cp cpsync zoo-f32 zoo-f16 zoo-q8_0 llama-q8_0; do
+    [ -f "$DIR/$l" ] || continue
+    case $l in cp) name="cp model.safetensors";; cpsync) name="cp + sync";; llama-q8_0) name="convert_hf_to_gguf.py --outtype q8_0";; *) name="zoo convert -> .gguf --dtype ${l#zoo-}";; esac
+    printf '%-44s %9.3f %12.0f %14.2f\n' "$name" "$(col "$l" 1)" "$(echo "$(col "$l" 2) / 1024" | bc -l)" "$(col "$l" 3)"
+  done
+  if [ -f "$DIR/llama-q8_0" ]; then
+    printf 'convert_hf_to_gguf.py q8_0 / zoo q8_0: wall time %.1fx, CPU time %.1fx\n' "$(echo "$(col llama-q8_0 1) / $(col zoo-q8_0 1)" | bc -l)" \
+      "$(echo "$(col llama-q8_0 3) / $(col zoo-q8_0 3)" | bc -l)"
+  fi
+  exit 0
+fi
 DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
 python3 - "$DIR/in.safetensors" <<'PY'
@@ -20,7 +72,6 @@ for i in range(12):
 save_file(tensors, sys.argv[1], metadata={"format": "pt"})
 PY
 SIZE=$(stat -c %s "$DIR/in.safetensors")
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 time_cmd() {  # prints seconds for one run of "$@", after dropping the output file
   local t0 t1
   t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N)

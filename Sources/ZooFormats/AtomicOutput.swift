@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import ZooTensor
 
 /// An output file that appears whole or not at all: bytes go to a temporary file in the target's
@@ -15,10 +16,30 @@ public final class AtomicOutput {
     private var buffer: UnsafeMutableRawBufferPointer
     private var buffered = 0
     public private(set) var written = 0
+    /// Bytes handed to write(2) so far, and how far writeback has been started (see `flush`).
+    private var flushed = 0
+    private var writebackStarted = 0
+    /// Guards the buffer and counters for `write(at:)`, `flush` and `readBack`, which several
+    /// threads may call at once (the sequential `write` is for one thread).
+    private let lock = NSLock()
     private var finished = false
     private let force: Bool
 
     static let bufferSize = 1 << 20
+    /// Every this many bytes written, the kernel is asked to start writing them to disk, so the
+    /// final fsync waits for the tail only and dirty pages do not pile up in memory.
+    static let writebackStride = 16 << 20
+
+    /// Linux's sync_file_range(2), looked up at run time (Glibc's Swift module does not export
+    /// it); nil elsewhere, where the final fsync does all the work.
+    private static let startWriteback: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
+        #if os(Linux)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
+        #else
+        return nil
+        #endif
+    }()
 
     public init(path: String, force: Bool) throws {
         self.path = path
@@ -31,20 +52,31 @@ public final class AtomicOutput {
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        var template = Array(((folder.isEmpty ? "/" : folder) + "/." + base + ".zoo-tmp-XXXXXX").utf8CString)
-        // Between creating the temporary file and recording it for the signal handler, hold the
-        // signals back, so an interrupt in that window still finds the file and removes it.
+        let prefix = (folder.isEmpty ? "/" : folder) + "/." + base + ".zoo-tmp-"
+        // The name is recorded for the signal handler before the file is created, so an interrupt
+        // at any moment, delivered to any thread, finds the file (or a name not yet created,
+        // which unlink ignores). The signals are also held back in this thread meanwhile.
         TemporaryFiles.installHandlers()
         var blocked = TemporaryFiles.signalSet(), previous = sigset_t()
         pthread_sigmask(SIG_BLOCK, &blocked, &previous)
         defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
-        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        var descriptor: Int32 = -1
+        var candidate = ""
+        for _ in 0..<100 {
+            candidate = prefix + String((0..<6).map { _ in letters[Int.random(in: 0..<letters.count)] })
+            TemporaryFiles.register(candidate)
+            descriptor = open(candidate, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if descriptor >= 0 { break }
+            let reason = errno
+            TemporaryFiles.unregister(candidate)
+            if reason != EEXIST { errno = reason; break }
+        }
         if descriptor < 0 {
             throw ZooError("cannot create a temporary file in '\(folder)': \(String(cString: strerror(errno)))", path: path)
         }
         fd = descriptor
-        temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        TemporaryFiles.register(temporaryPath)
+        temporaryPath = candidate
         fchmod(fd, 0o644)
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: AtomicOutput.bufferSize, alignment: 64)
     }
@@ -90,12 +122,64 @@ public final class AtomicOutput {
         if n != bytes.count { throw ZooError("cannot write: \(String(cString: strerror(errno)))", path: path) }
     }
 
-    private func flush() throws {
+    /// Hands buffered bytes to the kernel (they are then visible to `readBack` and to readers of
+    /// the temporary file).
+    public func flush() throws {
+        lock.lock(); defer { lock.unlock() }
+        try flushLocked()
+    }
+
+    private func flushLocked() throws {
         if buffered == 0 { return }
         try writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<buffered]))
         buffered = 0
     }
 
+    /// Writes `bytes` at `offset` of the temporary file (after anything buffered), without moving
+    /// the sequential position; thread-safe. Used for tensor data written by several threads into
+    /// a file already sized with `reserve`.
+    public func write(at offset: Int, _ bytes: UnsafeRawBufferPointer) throws {
+        try flush()
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress!.advanced(by: done), bytes.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ZooError("cannot write (\(String(cString: strerror(errno)))); no output was left behind", path: path)
+            }
+            done += n
+        }
+        lock.lock(); defer { lock.unlock() }
+        flushed += bytes.count
+        if flushed - writebackStarted >= AtomicOutput.writebackStride {
+            AtomicOutput.startWriteback?(fd, 0, 0, 2 /* SYNC_FILE_RANGE_WRITE, whole file */)
+            writebackStarted = flushed
+        }
+    }
+
+    /// Reads `into.count` bytes of the temporary file at `offset` back from the kernel (the page
+    /// cache: what the file holds), after flushing, for checks of what was really written.
+    public func readBack(at offset: Int, into: UnsafeMutableRawBufferPointer) throws {
+        try flush()
+        var done = 0
+        while done < into.count {
+            let n = pread(fd, into.baseAddress!.advanced(by: done), into.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ZooError("cannot read back the temporary file: \(String(cString: strerror(errno)))", path: path)
+            }
+            if n == 0 { throw ZooError("the temporary file ends at \(offset + done), expected \(offset + into.count) bytes", path: path) }
+            done += n
+        }
+    }
+
+    /// Sets the temporary file's size up front (a hole, filled by the writes that follow), so a
+    /// reader can parse the header while the data is still being written.
+    public func reserve(size: Int) throws {
+        if ftruncate(fd, off_t(size)) != 0 { throw ZooError("cannot size the temporary file: \(String(cString: strerror(errno)))", path: path) }
+    }
+
+    /// Sequential write of the buffer's bytes (callers hold `lock` or are the only thread).
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
         var done = 0
         while done < bytes.count {
@@ -105,6 +189,12 @@ public final class AtomicOutput {
                 throw ZooError("cannot write (\(String(cString: strerror(errno)))); no output was left behind", path: path)
             }
             done += n
+        }
+        flushed += bytes.count
+        if flushed - writebackStarted >= AtomicOutput.writebackStride {
+            // Asynchronous: returns at once; fsync in commit() then has little left to wait for.
+            AtomicOutput.startWriteback?(fd, Int64(writebackStarted), Int64(flushed - writebackStarted), 2 /* SYNC_FILE_RANGE_WRITE */)
+            writebackStarted = flushed
         }
     }
 

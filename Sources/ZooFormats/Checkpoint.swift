@@ -34,10 +34,14 @@ public protocol CheckpointReader: AnyObject, Sendable {
     /// Lets go of the memory behind a tensor that was read (mapped pages are dropped; they come
     /// back from the file if the tensor is read again). Streaming conversions call it per tensor.
     func release(_ name: String)
+    /// Lets go of the pages behind bytes `bytes` of a tensor's data (relative to its first byte),
+    /// so a conversion streaming one large tensor in chunks keeps only the current chunk resident.
+    func release(_ name: String, bytes: Range<Int>)
 }
 
 extension CheckpointReader {
     public func release(_ name: String) {}
+    public func release(_ name: String, bytes: Range<Int>) {}
 
     public func info(_ name: String) -> TensorInfo? { tensors.first(where: { $0.name == name }) }
     public func metadataValue(_ key: String) -> MetadataValue? { metadata.first(where: { $0.key == key })?.value }

@@ -26,6 +26,21 @@ public protocol CheckpointWriter: AnyObject {
     static func canStore(_ dtype: DType) -> Bool
 }
 
+/// A writer that also takes a tensor's bytes in pieces at given offsets, from several threads at
+/// once, and reads written bytes back from its file. A conversion can then stream large tensors
+/// in row chunks on every core and check each chunk against the source while both are in cache,
+/// with memory bounded by the chunk, not the tensor. Every byte of every tensor must be written
+/// exactly once before `finish`; the padding between tensors is zero without being written.
+public protocol ChunkedCheckpointWriter: CheckpointWriter {
+    /// Bytes [offset, offset + bytes.count) of tensor `name`'s data. Thread-safe.
+    func write(_ name: String, at offset: Int, _ bytes: UnsafeRawBufferPointer) throws
+    /// Reads `into.count` bytes of tensor `name`, starting `offset` bytes into its data, back from
+    /// the file being written; they must have been written. Thread-safe.
+    func readBack(_ name: String, offset: Int, into: UnsafeMutableRawBufferPointer) throws
+    /// Absolute file offset of tensor `name`'s data (for checking a re-read header).
+    func dataOffset(_ name: String) -> Int?
+}
+
 public enum CheckpointWriters {
     /// The format named by a file extension.
     public static func format(forPath path: String) -> CheckpointFormat? {
@@ -60,10 +75,68 @@ public enum CheckpointWriters {
 struct WriteOrder {
     var specs: [TensorSpec] = []
     var sizes: [Int] = []
+    /// Where each tensor's data starts, relative to the first tensor's.
+    var offsets: [Int] = []
     var next = 0
+    /// Positioned writes (`cover`): the byte ranges of each tensor written so far, sorted and
+    /// disjoint (adjacent ranges merged).
+    var covered: [[Range<Int>]] = []
+    var positioned = false
     let path: String
 
+    /// Tensor name -> position in `specs`.
+    var index: [String: Int] = [:]
+
+    /// Declares the next tensor (names are checked for duplicates by the writers).
+    mutating func declare(_ spec: TensorSpec, size: Int, offset: Int) {
+        index[spec.name] = specs.count
+        specs.append(spec)
+        sizes.append(size)
+        offsets.append(offset)
+        covered.append([])
+    }
+
+    /// Records a positioned write of bytes [offset, offset + count) of tensor `name`; returns its
+    /// data offset (relative to the first tensor's). Overlaps and writes past the end are errors.
+    mutating func cover(_ name: String, offset: Int, count: Int) throws -> Int {
+        guard let i = index[name] else { throw ZooError("no such tensor declared", path: path, tensor: name) }
+        if next != 0 { throw ZooError("positioned writes after sequential ones", path: path, tensor: name) }
+        guard offset >= 0, count >= 0, offset + count <= sizes[i] else {
+            throw ZooError("bytes \(offset)..<\(offset + count) are outside its \(sizes[i]) bytes", path: path, tensor: name)
+        }
+        positioned = true
+        if count == 0 { return offsets[i] + offset }
+        var ranges = covered[i]
+        let new = offset..<(offset + count)
+        let at = ranges.firstIndex { $0.lowerBound >= new.upperBound } ?? ranges.count
+        if at > 0 && ranges[at - 1].upperBound > new.lowerBound {
+            throw ZooError("bytes \(offset)..<\(offset + count) written twice", path: path, tensor: name)
+        }
+        var merged = new
+        var first = at
+        if at > 0 && ranges[at - 1].upperBound == new.lowerBound { merged = ranges[at - 1].lowerBound..<merged.upperBound; first = at - 1 }
+        var last = at
+        if at < ranges.count && ranges[at].lowerBound == new.upperBound { merged = merged.lowerBound..<ranges[at].upperBound; last = at + 1 }
+        ranges.replaceSubrange(first..<last, with: [merged])
+        covered[i] = ranges
+        return offsets[i] + offset
+    }
+
+    /// Data offset (relative to the first tensor's) of bytes [offset, offset + count) of a tensor,
+    /// which must have been written.
+    func written(_ name: String, offset: Int, count: Int) throws -> Int {
+        guard let i = index[name] else { throw ZooError("no such tensor declared", path: path, tensor: name) }
+        let want = offset..<(offset + max(count, 0))
+        let done = i < next || (count == 0 && offset >= 0 && offset <= sizes[i])
+            || covered[i].contains { $0.lowerBound <= want.lowerBound && want.upperBound <= $0.upperBound }
+        guard offset >= 0, count >= 0, done else {
+            throw ZooError("cannot read back bytes \(offset)..<\(offset + count): they are not written", path: path, tensor: name)
+        }
+        return offsets[i] + offset
+    }
+
     mutating func expect(_ name: String, _ count: Int) throws {
+        if positioned { throw ZooError("sequential writes after positioned ones", path: path, tensor: name) }
         guard next < specs.count else { throw ZooError("more tensors written than declared", path: path, tensor: name) }
         guard specs[next].name == name else {
             throw ZooError("written out of order: expected '\(specs[next].name)'", path: path, tensor: name)
@@ -75,6 +148,13 @@ struct WriteOrder {
     }
 
     func checkComplete() throws {
+        if positioned {
+            for (i, ranges) in covered.enumerated() where sizes[i] > 0 && ranges != [0..<sizes[i]] {
+                let done = ranges.reduce(0) { $0 + $1.count }
+                throw ZooError("only \(done) of its \(sizes[i]) bytes were written", path: path, tensor: specs[i].name)
+            }
+            return
+        }
         if next != specs.count { throw ZooError("only \(next) of \(specs.count) declared tensors were written", path: path) }
     }
 }

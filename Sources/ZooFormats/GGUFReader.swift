@@ -180,7 +180,17 @@ public final class GGUFReader: CheckpointReader, @unchecked Sendable {
     }
 
     public func release(_ name: String) {
-        if let offset = offsets[name], let info = info(name) { file.release(offset..<(offset + info.byteCount)) }
+        if let range = dataRange(name) { file.release(range) }
+    }
+
+    public func release(_ name: String, bytes: Range<Int>) {
+        if let range = dataRange(name) { file.release(range.clamped(toRelative: bytes)) }
+    }
+
+    /// Where tensor `name`'s data sits in the file (absolute byte offsets).
+    public func dataRange(_ name: String) -> Range<Int>? {
+        guard let offset = offsets[name], let info = info(name) else { return nil }
+        return offset..<(offset + info.byteCount)
     }
 
     public func tensor(_ name: String) throws -> Tensor {

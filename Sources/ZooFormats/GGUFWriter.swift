@@ -1,12 +1,22 @@
+import Foundation
 import ZooTensor
 
 /// Writes GGUF v3 as ggml's reader requires: KVs, tensor infos (ggml `ne` = shape reversed),
 /// zero padding to the alignment, then each tensor in info order padded to the alignment.
-public final class GGUFWriter: CheckpointWriter {
+public final class GGUFWriter: ChunkedCheckpointWriter {
     public let path: String
     private let output: AtomicOutput
     private var order: WriteOrder
+    /// Guards `order` for positioned writes from several threads.
+    private let lock = NSLock()
     private var alignment = GGUFReader.defaultAlignment
+    /// Absolute file offset where tensor data starts (after the header and its padding).
+    public private(set) var dataStart = 0
+    /// For each metadata key, where its encoded value (type code included) sits in the header.
+    private var valueRanges: [String: Range<Int>] = [:]
+
+    /// The temporary file the bytes go to until `finish()` (readable while writing, for checks).
+    public var temporaryPath: String { output.temporaryPath }
 
     public init(path: String, force: Bool) throws {
         self.path = path
@@ -32,7 +42,9 @@ public final class GGUFWriter: CheckpointWriter {
                 alignment = Int(a)
             }
             out.string(entry.key)
+            let start = out.bytes.count
             try out.value(entry.value, key: entry.key, path: path)
+            valueRanges[entry.key] = start..<out.bytes.count
         }
         var offset = 0
         var names = Set<String>()
@@ -51,12 +63,33 @@ public final class GGUFWriter: CheckpointWriter {
             for d in spec.shape.dims.reversed() { out.u64(UInt64(d)) }
             out.u32(code)
             out.u64(UInt64(offset))
+            order.declare(spec, size: size, offset: offset)
             offset += size + GGUFWriter.padding(size, alignment)
-            order.specs.append(spec)
-            order.sizes.append(size)
         }
         out.bytes += [UInt8](repeating: 0, count: GGUFWriter.padding(out.bytes.count, alignment))
+        dataStart = out.bytes.count
         try output.write(out.bytes)
+        // The file has its final size from here on, so the header can be parsed while data is written.
+        try output.reserve(size: dataStart + offset)
+    }
+
+    /// Absolute file offset of tensor `name`'s data.
+    public func dataOffset(_ name: String) -> Int? { order.index[name].map { dataStart + order.offsets[$0] } }
+
+    /// Replaces a metadata value written by `begin` with one of exactly the same encoded size (a
+    /// value known only later, such as a source file's hash computed while the tensors are written).
+    public func replaceMetadata(_ entry: MetadataEntry) throws {
+        guard let range = valueRanges[entry.key] else { throw ZooError("metadata key '\(entry.key)' was not written", path: path) }
+        var out = GGUFEncoder()
+        try out.value(entry.value, key: entry.key, path: path)
+        if out.bytes.count != range.count {
+            throw ZooError("metadata '\(entry.key)' would change size from \(range.count) to \(out.bytes.count) bytes", path: path)
+        }
+        try output.patch(out.bytes, at: range.lowerBound)
+        // Read back what the file now holds there.
+        var back = [UInt8](repeating: 0, count: out.bytes.count)
+        try back.withUnsafeMutableBytes { try output.readBack(at: range.lowerBound, into: $0) }
+        if back != out.bytes { throw ZooError("metadata '\(entry.key)' reads back differently from what was written", path: path) }
     }
 
     static func padding(_ n: Int, _ alignment: Int) -> Int { (alignment - n % alignment) % alignment }
@@ -66,6 +99,25 @@ public final class GGUFWriter: CheckpointWriter {
         try output.write(bytes)
         try output.writeZeros(GGUFWriter.padding(bytes.count, alignment))
     }
+
+    public func write(_ name: String, at offset: Int, _ bytes: UnsafeRawBufferPointer) throws {
+        lock.lock()
+        let at: Int
+        do { at = try order.cover(name, offset: offset, count: bytes.count) } catch { lock.unlock(); throw error }
+        lock.unlock()
+        try output.write(at: dataStart + at, bytes)
+    }
+
+    public func readBack(_ name: String, offset: Int, into: UnsafeMutableRawBufferPointer) throws {
+        lock.lock()
+        let at: Int
+        do { at = try order.written(name, offset: offset, count: into.count) } catch { lock.unlock(); throw error }
+        lock.unlock()
+        try output.readBack(at: dataStart + at, into: into)
+    }
+
+    /// Hands everything written so far to the kernel, so a reader of `temporaryPath` sees it.
+    public func flush() throws { try output.flush() }
 
     public func finish() throws {
         try order.checkComplete()

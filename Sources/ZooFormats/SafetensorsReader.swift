@@ -106,6 +106,13 @@ public final class SafetensorsReader: CheckpointReader, @unchecked Sendable {
         if let range = ranges[name] { file.release(range) }
     }
 
+    /// Where tensor `name`'s data sits in the file (absolute byte offsets).
+    public func dataRange(_ name: String) -> Range<Int>? { ranges[name] }
+
+    public func release(_ name: String, bytes: Range<Int>) {
+        if let range = ranges[name] { file.release(range.clamped(toRelative: bytes)) }
+    }
+
     public func tensor(_ name: String) throws -> Tensor {
         guard let info = info(name), let range = ranges[name] else { throw ZooError("no such tensor", path: path, tensor: name) }
         return try Tensor(dtype: info.dtype, shape: info.shape,

@@ -1,12 +1,17 @@
+import Foundation
 import ZooTensor
 
 /// Writes safetensors: 8-byte header length, JSON header padded with spaces to a multiple of 8,
 /// tensors back to back in declared order. `__metadata__` always holds `"format": "pt"` so
 /// transformers' loader accepts the file; other metadata values are written as strings.
-public final class SafetensorsWriter: CheckpointWriter {
+public final class SafetensorsWriter: ChunkedCheckpointWriter {
     public let path: String
     private let output: AtomicOutput
     private var order: WriteOrder
+    /// Guards `order` for positioned writes from several threads.
+    private let lock = NSLock()
+    /// Absolute file offset where tensor data starts (after the length and the JSON header).
+    private var dataStart = 0
 
     public init(path: String, force: Bool) throws {
         self.path = path
@@ -40,8 +45,7 @@ public final class SafetensorsWriter: CheckpointWriter {
                 ("shape", .array(spec.shape.dims.map { .int(Int64($0)) })),
                 ("data_offsets", .array([.int(Int64(offset)), .int(Int64(offset + size))])),
             ])))
-            order.specs.append(spec)
-            order.sizes.append(size)
+            order.declare(spec, size: size, offset: offset)
             offset += size
         }
         var text = Array(JSONValue.object(header).serialized().utf8)
@@ -49,6 +53,28 @@ public final class SafetensorsWriter: CheckpointWriter {
         var length = UInt64(text.count).littleEndian
         try withUnsafeBytes(of: &length) { try output.write($0) }
         try output.write(text)
+        dataStart = 8 + text.count
+        // Sized up front, so tensors can be written at their offsets in any order.
+        try output.reserve(size: dataStart + offset)
+    }
+
+    /// Absolute file offset of tensor `name`'s data.
+    public func dataOffset(_ name: String) -> Int? { order.index[name].map { dataStart + order.offsets[$0] } }
+
+    public func write(_ name: String, at offset: Int, _ bytes: UnsafeRawBufferPointer) throws {
+        lock.lock()
+        let at: Int
+        do { at = try order.cover(name, offset: offset, count: bytes.count) } catch { lock.unlock(); throw error }
+        lock.unlock()
+        try output.write(at: dataStart + at, bytes)
+    }
+
+    public func readBack(_ name: String, offset: Int, into: UnsafeMutableRawBufferPointer) throws {
+        lock.lock()
+        let at: Int
+        do { at = try order.written(name, offset: offset, count: into.count) } catch { lock.unlock(); throw error }
+        lock.unlock()
+        try output.readBack(at: dataStart + at, into: into)
     }
 
     public func write(_ name: String, _ bytes: UnsafeRawBufferPointer) throws {

@@ -70,6 +70,7 @@ public final class ShardedSafetensorsReader: CheckpointReader, @unchecked Sendab
     }
 
     public func release(_ name: String) { owner[name]?.release(name) }
+    public func release(_ name: String, bytes: Range<Int>) { owner[name]?.release(name, bytes: bytes) }
 
     public func tensor(_ name: String) throws -> Tensor {
         guard let shard = owner[name] else { throw ZooError("no such tensor", path: path, tensor: name) }

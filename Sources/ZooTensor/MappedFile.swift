@@ -70,3 +70,12 @@ public final class MappedFile: @unchecked Sendable {
         ownedCopy?.deallocate()
     }
 }
+
+extension Range where Bound == Int {
+    /// The part `relative` (offsets from this range's start) covers, cut to this range.
+    public func clamped(toRelative relative: Range<Int>) -> Range<Int> {
+        let lo = Swift.min(Swift.max(relative.lowerBound, 0), count)
+        let hi = Swift.max(lo, Swift.min(relative.upperBound, count))
+        return (lowerBound + lo)..<(lowerBound + hi)
+    }
+}

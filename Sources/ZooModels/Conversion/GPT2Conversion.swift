@@ -40,32 +40,49 @@ public enum GPT2Conversion {
         return 0
     }
 
-    public static func toGGUF(model path: String, output: String, dtype request: DTypeRequest, force: Bool,
-                              dryRun: Bool = false, progress: ((Int, Int) -> Void)? = nil) throws -> (plan: [MappedTensor], result: ModelConversionResult?) {
-        let source = try GPT2Source.resolve(path)
-        let reader = try Checkpoint.open(source.weightsPath)
+    /// What a GPT-2 conversion reads before writing: the source, its config and tokenizer.
+    struct LoadedSource {
+        let source: GPT2Source
+        let reader: CheckpointReader
         let config: GPT2Config
         let table: NamingTable
         let tokenizer: GPT2Tokenizer
+    }
+
+    static func load(_ path: String, source: GPT2Source) throws -> LoadedSource {
+        let reader = try Checkpoint.open(source.weightsPath)
         if reader.format == .gguf, let gguf = reader as? GGUFReader {
-            config = try GPT2Config.fromGGUF(reader)
-            table = GPT2NamingTables.gguf
-            tokenizer = try GPT2Tokenizer(gguf: gguf)
-        } else {
-            guard let configPath = source.configPath, let folder = source.tokenizerFolder else {
-                throw ZooError("needs a config.json and tokenizer files beside the weights", path: path)
-            }
-            config = try GPT2Config.fromHF(configPath: configPath)
-            table = GPT2NamingTables.huggingFace
-            tokenizer = try GPT2Tokenizer.load(folder: folder)
+            return LoadedSource(source: source, reader: reader, config: try GPT2Config.fromGGUF(reader), table: GPT2NamingTables.gguf,
+                                tokenizer: try GPT2Tokenizer(gguf: gguf))
         }
+        guard let configPath = source.configPath, let folder = source.tokenizerFolder else {
+            throw ZooError("needs a config.json and tokenizer files beside the weights", path: path)
+        }
+        return LoadedSource(source: source, reader: reader, config: try GPT2Config.fromHF(configPath: configPath), table: GPT2NamingTables.huggingFace,
+                            tokenizer: try TokenizerCache.load(folder: folder))
+    }
+
+    public static func toGGUF(model path: String, output: String, dtype request: DTypeRequest, force: Bool,
+                              dryRun: Bool = false, progress: ((Int, Int) -> Void)? = nil) throws -> (plan: [MappedTensor], result: ModelConversionResult?) {
+        let source = try GPT2Source.resolve(path)
+        // SHA-256 of the sources runs on the second core while the rest is prepared and the tensors
+        // are written; the header gets placeholder digests of the same length, patched in before
+        // the file is committed. A plan (dryRun) starts it too, for the conversion that usually
+        // follows (the CLI plans, then converts).
+        let folder = source.tokenizerFolder ?? ""
+        let extras = ["config.json", "vocab.json", "merges.txt", "tokenizer.json"].map { (folder as NSString).appendingPathComponent($0) }
+        let hashed = Provenance.sourceFiles(weights: source.weightsPath, extra: source.kind == .gguf ? [] : extras)
+        let hashes = PendingHashes.start(files: hashed)
+        defer { if !dryRun { PendingHashes.forget(hashes); hashes.cancel() } }
+        let loaded = try load(path, source: source)
+        let (reader, config, tokenizer) = (loaded.reader, loaded.config, loaded.tokenizer)
         if config.activation != .geluTanh {
             throw ZooError("uses exact (erf) GELU; llama.cpp's gpt2 architecture computes the tanh form, so the GGUF would not run the same model", path: path)
         }
         if tokenizer.vocabularySize != config.vocabulary {
             throw ZooError("the tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocabulary is \(config.vocabulary)", path: path)
         }
-        let plan = try TableMapping.plan(reader: reader, source: table, target: GPT2NamingTables.gguf, sizes: config.sizes,
+        let plan = try TableMapping.plan(reader: reader, source: loaded.table, target: GPT2NamingTables.gguf, sizes: config.sizes,
                                          fallbacks: ["lm_head.weight": "wte.weight"], policy: ggufPolicy(request))
         if dryRun { return (plan, nil) }
 
@@ -92,43 +109,59 @@ public enum GPT2Conversion {
             meta.append(MetadataEntry("tokenizer.ggml.bos_token_id", .uint32(UInt32(eot))))
             meta.append(MetadataEntry("tokenizer.ggml.eos_token_id", .uint32(UInt32(eot))))
         }
-        let folder = source.tokenizerFolder ?? ""
-        let extras = ["config.json", "vocab.json", "merges.txt", "tokenizer.json"].map { (folder as NSString).appendingPathComponent($0) }
         let recipe = "dtype=\(request.rawValue); 1-D tensors, norms, biases and position_embd F32" + (request == .q8_0 ? "; Q8_0 where rows are whole 32-blocks, else F16" : "")
-        meta += try Provenance.metadata(files: Provenance.sourceFiles(weights: source.weightsPath, extra: source.kind == .gguf ? [] : extras), recipe: recipe)
+        meta += Provenance.placeholderMetadata(files: hashed, recipe: recipe)
 
         let writer = try GGUFWriter(path: output, force: force)
-        let bytes = try write(plan, reader: reader, writer: writer, metadata: meta, progress: progress)
-        // Proof: re-read the output, compare every tensor with the source, and the tokenizer.
         do {
-            let written = try GGUFReader(path: output)
-            let worst = try TableMapping.check(plan, source: reader, output: written)
-            let back = try GPT2Tokenizer(gguf: written)
-            let want = tokenizer.encode(probeText), got = back.encode(probeText)
-            if want != got {
-                throw ZooError("the written tokenizer encodes the probe text as \(got.prefix(12))..., the source as \(want.prefix(12))...", path: output)
+            try writer.begin(metadata: meta, tensors: plan.map(\.target))
+            try writer.flush()
+            // The header is final but for the digests: parse it back and check its tokenizer on the
+            // second core (after the hashing) while the tensors stream on this one.
+            let temporary = writer.temporaryPath
+            let headerCheck = BackgroundTask { () throws -> GGUFReader in
+                do {
+                    let back = try GGUFReader(path: temporary)
+                    let want = tokenizer.encode(probeText), got = try GPT2Tokenizer(gguf: back).encode(probeText)
+                    if want != got {
+                        throw ZooError("the written tokenizer encodes the probe text as \(got.prefix(12))..., the source as \(want.prefix(12))...", path: output)
+                    }
+                    return back
+                } catch var e as ZooError {
+                    if e.path == temporary { e.path = output }
+                    throw e
+                }
             }
-            return (plan, ModelConversionResult(output: output, tensors: plan.count, bytes: bytes, worstError: worst, notes: []))
+            // Every chunk is read back from the file and checked against the source as it is written.
+            let written = try ChunkedConversion.write(plan, reader: reader, writer: writer, progress: progress)
+            // Proof, before the file appears: the parsed header puts every tensor where it was
+            // written and checked, its tokenizer encodes the probe text as the source's does, and
+            // the digests patched in read back as written.
+            let back = try headerCheck.value()
+            try ChunkedConversion.checkLayout(plan, written: back, writerOffset: writer.dataOffset, readerRange: back.dataRange, output: output)
+            let lines = try hashes.wait()
+            guard let files = Provenance.metadata(lines: lines, recipe: recipe).first(where: { $0.key == Provenance.filesKey }) else {
+                throw ZooError("internal: no provenance entry", path: output)
+            }
+            try writer.replaceMetadata(files)
+            try writer.finish()
+            return (plan, ModelConversionResult(output: output, tensors: plan.count, bytes: written.bytes, worstError: written.worst, notes: []))
         } catch {
-            unlink(output)
+            writer.abort()
             throw error
         }
     }
 
-    static func write(_ plan: [MappedTensor], reader: CheckpointReader, writer: CheckpointWriter, metadata: [MetadataEntry],
-                      progress: ((Int, Int) -> Void)?) throws -> Int {
+    /// Streams the plan into a writer that can read back what it wrote (chunk by chunk, each chunk
+    /// checked against the source; see ChunkedConversion), then commits it. Returns the bytes
+    /// written and the worst relative error per dtype.
+    static func write(_ plan: [MappedTensor], reader: CheckpointReader, writer: ChunkedCheckpointWriter, metadata: [MetadataEntry],
+                      progress: ((Int, Int) -> Void)?) throws -> ChunkedConversion.Result {
         do {
             try writer.begin(metadata: metadata, tensors: plan.map(\.target))
-            var bytes = 0
-            for (k, entry) in plan.enumerated() {
-                let t = try TableMapping.tensor(entry, reader: reader)
-                try t.withUnsafeBytes { try writer.write(entry.target.name, $0) }
-                bytes += t.bytes.count
-                entry.sourceNames.forEach(reader.release)
-                progress?(k + 1, bytes)
-            }
+            let result = try ChunkedConversion.write(plan, reader: reader, writer: writer, progress: progress)
             try writer.finish()
-            return bytes
+            return result
         } catch {
             writer.abort()
             throw error
@@ -168,8 +201,9 @@ public enum GPT2Conversion {
         }
         let staging = try StagingFolder(target: output, force: force)
         let weightsPath = staging.path + "/model.safetensors"
-        let bytes = try write(plan, reader: reader, writer: try SafetensorsWriter(path: weightsPath, force: false),
-                              metadata: [MetadataEntry("zoo.source", .string((source.weightsPath as NSString).lastPathComponent))], progress: progress)
+        let writer = try SafetensorsWriter(path: weightsPath, force: false)
+        let written = try write(plan, reader: reader, writer: writer,
+                                metadata: [MetadataEntry("zoo.source", .string((source.weightsPath as NSString).lastPathComponent))], progress: progress)
         let eot = tokenizer.endOfTextId ?? (config.vocabulary - 1)
         let configJSON: JSONValue = .object([
             ("architectures", .array([.string("GPT2LMHeadModel")])), ("model_type", .string("gpt2")),
@@ -191,14 +225,16 @@ public enum GPT2Conversion {
             ("bos_token", .string(eotText)), ("eos_token", .string(eotText)), ("unk_token", .string(eotText)),
             ("add_prefix_space", .bool(false)),
         ]).serialized(pretty: true) + "\n")
-        // Proof before the folder appears: re-read the weights and the tokenizer.
-        let worst = try TableMapping.check(plan, source: reader, output: try SafetensorsReader(path: weightsPath))
+        // Proof before the folder appears: every chunk was read back and checked as it was written;
+        // the re-read header must put each tensor where it was written; and the tokenizer.
+        let reread = try SafetensorsReader(path: weightsPath)
+        try ChunkedConversion.checkLayout(plan, written: reread, writerOffset: writer.dataOffset, readerRange: reread.dataRange, output: weightsPath)
         let back = try GPT2Tokenizer.load(folder: staging.path)
         if back.encode(probeText) != tokenizer.encode(probeText) {
             throw ZooError("the written vocab.json/merges.txt encode the probe text differently from the source tokenizer", path: output)
         }
         try staging.commit()
-        return ModelConversionResult(output: output, tensors: plan.count, bytes: bytes, worstError: worst, notes: tied ? ["lm_head tied to wte"] : [])
+        return ModelConversionResult(output: output, tensors: plan.count, bytes: written.bytes, worstError: written.worst, notes: tied ? ["lm_head tied to wte"] : [])
     }
 }
 

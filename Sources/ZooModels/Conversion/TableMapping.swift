@@ -102,49 +102,6 @@ public enum TableMapping {
         } catch let e as ZooError { throw e.at(tensor: entry.target.name) }
     }
 
-    /// Re-reads every written tensor and compares it with the source: bit-exact where the dtype
-    /// is lossless for the source, else within `limit(dtype)` relative error (max|diff|/max|ref|).
-    /// Returns the worst relative error per target dtype.
-    public static func check(_ plan: [MappedTensor], source: CheckpointReader, output: CheckpointReader) throws -> [DType: Double] {
-        var worst: [DType: Double] = [:]
-        for entry in plan {
-            defer {
-                entry.sourceNames.forEach(source.release)
-                output.release(entry.target.name)
-            }
-            let written = try output.tensor(entry.target.name)
-            guard written.dtype == entry.target.dtype, written.shape == entry.target.shape else {
-                throw ZooError("re-read as \(written.dtype.name) \(written.shape), written as \(entry.target.dtype.name) \(entry.target.shape)", path: output.path, tensor: entry.target.name)
-            }
-            if entry.copiesBytes {
-                // Copied as they were: the bytes themselves must be equal (no f32 copies needed).
-                let original = try source.tensor(entry.sourceNames[0])
-                let same = original.withUnsafeBytes { a in written.withUnsafeBytes { b in a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) } }
-                if !same { throw ZooError("re-read bytes differ from the source: the written file is wrong", path: output.path, tensor: entry.target.name) }
-                worst[entry.target.dtype] = max(worst[entry.target.dtype] ?? 0, 0)
-                continue
-            }
-            let expected = stored(try canonical(entry, reader: source), entry: entry)
-            let got = try written.floats()
-            let lossless = entry.target.dtype == .f32 || entry.target.dtype == entry.sourceDType
-                || (entry.target.dtype == .f64) || (entry.sourceDType == .f16 && entry.target.dtype == .f16)
-            var maxDiff: Float = 0, maxRef: Float = 0
-            for i in 0..<expected.count {
-                if lossless && got[i].bitPattern != expected[i].bitPattern && !(got[i].isNaN && expected[i].isNaN) {
-                    throw ZooError("re-read value \(i) is \(got[i]), the source holds \(expected[i]): the written file is wrong", path: output.path, tensor: entry.target.name)
-                }
-                maxDiff = max(maxDiff, abs(got[i] - expected[i]))
-                maxRef = max(maxRef, abs(expected[i]))
-            }
-            let rel = Double(maxRef > 0 ? maxDiff / maxRef : maxDiff)
-            if rel > limit(entry.target.dtype) || rel.isNaN {
-                throw ZooError("re-read values differ from the source by \(rel) (relative), more than \(entry.target.dtype.name) allows (\(limit(entry.target.dtype)))", path: output.path, tensor: entry.target.name)
-            }
-            worst[entry.target.dtype] = max(worst[entry.target.dtype] ?? 0, rel)
-        }
-        return worst
-    }
-
     /// Largest acceptable max|diff|/max|ref| per stored dtype: half an ulp of the format's
     /// precision relative to the largest value, with margin; Q8_0 is half a step of 1/127.
     public static func limit(_ dtype: DType) -> Double {

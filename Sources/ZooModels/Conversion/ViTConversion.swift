@@ -29,12 +29,19 @@ public enum ViTConversion {
         meta.append(MetadataEntry("general.quantization_version", .uint32(2)))
         meta += try Provenance.metadata(files: Provenance.sourceFiles(weights: d.reader.path, extra: d.reader.format == .gguf ? [] : extras),
                                         recipe: "dtype=\(request.rawValue); 1-D tensors, norms, biases, class and position embeddings F32")
-        let bytes = try GPT2Conversion.write(plan, reader: d.reader, writer: try GGUFWriter(path: output, force: force), metadata: meta, progress: progress)
+        let writer = try GGUFWriter(path: output, force: force)
         do {
-            let worst = try TableMapping.check(plan, source: d.reader, output: try GGUFReader(path: output))
-            return ModelConversionResult(output: output, tensors: plan.count, bytes: bytes, worstError: worst, notes: [])
+            try writer.begin(metadata: meta, tensors: plan.map(\.target))
+            // Every chunk is read back and checked against the source as it is written; then the
+            // re-read header must put each tensor where it was written, before the file appears.
+            let written = try ChunkedConversion.write(plan, reader: d.reader, writer: writer, progress: progress)
+            try writer.flush()
+            let back = try GGUFReader(path: writer.temporaryPath)
+            try ChunkedConversion.checkLayout(plan, written: back, writerOffset: writer.dataOffset, readerRange: back.dataRange, output: output)
+            try writer.finish()
+            return ModelConversionResult(output: output, tensors: plan.count, bytes: written.bytes, worstError: written.worst, notes: [])
         } catch {
-            unlink(output)
+            writer.abort()
             throw error
         }
     }
@@ -54,8 +61,8 @@ public enum ViTConversion {
                                          policy: policy(request, gguf: false))
         var notes: [String] = []
         let staging = try StagingFolder(target: output, force: force)
-        let bytes = try GPT2Conversion.write(plan, reader: d.reader, writer: try SafetensorsWriter(path: staging.path + "/model.safetensors", force: false),
-                                             metadata: [], progress: progress)
+        let writer = try SafetensorsWriter(path: staging.path + "/model.safetensors", force: false)
+        let written = try GPT2Conversion.write(plan, reader: d.reader, writer: writer, metadata: [], progress: progress)
         let c = d.config, p = d.preprocessing
         let labels = c.labels
         if target == .timm {
@@ -99,8 +106,9 @@ public enum ViTConversion {
                 ("image_mean", .array(p.mean.map { .double(Double($0)) })), ("image_std", .array(p.std.map { .double(Double($0)) })),
             ]).serialized(pretty: true) + "\n")
         }
-        let worst = try TableMapping.check(plan, source: d.reader, output: try SafetensorsReader(path: staging.path + "/model.safetensors"))
+        let back = try SafetensorsReader(path: staging.path + "/model.safetensors")
+        try ChunkedConversion.checkLayout(plan, written: back, writerOffset: writer.dataOffset, readerRange: back.dataRange, output: staging.path + "/model.safetensors")
         try staging.commit()
-        return ModelConversionResult(output: output, tensors: plan.count, bytes: bytes, worstError: worst, notes: notes)
+        return ModelConversionResult(output: output, tensors: plan.count, bytes: written.bytes, worstError: written.worst, notes: notes)
     }
 }
