@@ -102,10 +102,11 @@ static const kernel_fn kernels[MR + 1] = {NULL, kernel_1, kernel_2, kernel_3, ke
    rows x ZK_F32_KC columns packed at a time (L2), then ZK_F32_MC rows of x (L2) against each 32-row
    panel of it (L1). K blocks run in order and carry the partial sums in y, so the chain per element
    is unchanged. */
-F32_AVX2 static void gemm(const float *w, int64_t k, const float *x, int64_t m, int64_t ldx,
+F32_AVX2 static void gemm(const float *w, int64_t k, const float *x, int64_t m, int64_t ldx, const float *xp,
                             const float *bias, float *y, int64_t ldy, int64_t n0, int64_t n1) {
+    (void)xp; /* x is read in place: with 6-row tiles, packing it did not pay (measured) */
     float *packed = zk_f32_panel_buffer();
-    if (!packed) { zk_f32_ops_scalar.gemm(w, k, x, m, ldx, bias, y, ldy, n0, n1); return; }
+    if (!packed) { zk_f32_ops_scalar.gemm(w, k, x, m, ldx, NULL, bias, y, ldy, n0, n1); return; }
     for (int64_t jc = n0; jc < n1; jc += ZK_F32_NC) {
         const int64_t jc1 = n1 - jc < ZK_F32_NC ? n1 : jc + ZK_F32_NC;
         for (int64_t k0 = 0; k0 < k; k0 += ZK_F32_KC) {

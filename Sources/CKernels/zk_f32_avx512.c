@@ -47,6 +47,10 @@ F32_AVX512 static inline void transpose16(__m512 r[16]) {
 
 /* Load the 16 x 16 tile w[row0 + i, k0 + j] (i < rows, j < cols; the rest reads as 0). */
 F32_AVX512 static inline void load_tile(__m512 r[16], const float *w, int64_t ldw, int rows, int64_t cols) {
+    if (rows == 16 && cols == 16) { /* the common case, without a test per row */
+        for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(w + (int64_t)i * ldw);
+        return;
+    }
     const __mmask16 km = mask_first(cols);
     for (int i = 0; i < 16; i++)
         r[i] = i < rows ? _mm512_maskz_loadu_ps(km, w + (int64_t)i * ldw) : _mm512_setzero_ps();
@@ -103,20 +107,24 @@ KERNEL(7) KERNEL(8) KERNEL(9) KERNEL(10) KERNEL(11) KERNEL(12)
 
 typedef void (*kernel_fn)(int64_t, const float *, const float *, float *, int64_t, int, int, const float *);
 
-/* xp[t][k][i] = x[(t * MR + i) * ldx + k] for the rows [0, rows) and kc columns, MR rows per tile
-   (the last tile's missing rows are left alone: its kernel never reads them) */
-F32_AVX512 static void pack_rows(const float *x, int64_t ldx, int64_t rows, int64_t kc, float *xp) {
+/* x rows into MR-row tiles, k-major (layout in zk_internal.h), so that the micro-kernel reads one
+   contiguous stream: 16 columns of a tile at a time, transposed, 12 lanes stored per column. Done
+   once per product, before the weight panels are split between threads. */
+F32_AVX512 static void pack_x(const float *x, int64_t ldx, int64_t m, int64_t k, float *xp, int64_t t0, int64_t t1) {
     const __mmask16 mr_mask = (__mmask16)((1u << MR) - 1u);
-    for (int64_t t = 0; t * MR < rows; t++) {
-        const int mr = rows - t * MR < MR ? (int)(rows - t * MR) : MR;
-        float *dst = xp + t * MR * kc;
-        /* 16 columns of mr rows at a time: transpose, then store 12 lanes per column */
-        for (int64_t k0 = 0; k0 < kc; k0 += 16) {
-            const int64_t cols = kc - k0 < 16 ? kc - k0 : 16;
-            __m512 r[16];
-            load_tile(r, x + t * MR * ldx + k0, ldx, mr, cols);
-            transpose16(r);
-            for (int j = 0; j < cols; j++) _mm512_mask_storeu_ps(dst + (k0 + j) * MR, mr_mask, r[j]);
+    const int64_t tiles = (m + MR - 1) / MR;
+    for (int64_t k0 = 0; k0 < k; k0 += ZK_F32_KC) {
+        const int64_t kc = k - k0 < ZK_F32_KC ? k - k0 : ZK_F32_KC;
+        for (int64_t t = t0; t < t1; t++) {
+            const int mr = m - t * MR < MR ? (int)(m - t * MR) : MR;
+            float *dst = xp + k0 * tiles * MR + t * MR * kc;
+            for (int64_t c0 = 0; c0 < kc; c0 += 16) {
+                const int64_t cols = kc - c0 < 16 ? kc - c0 : 16;
+                __m512 r[16];
+                load_tile(r, x + t * MR * ldx + k0 + c0, ldx, mr, cols);
+                transpose16(r);
+                for (int j = 0; j < cols; j++) _mm512_mask_storeu_ps(dst + (c0 + j) * MR, mr_mask, r[j]);
+            }
         }
     }
 }
@@ -151,10 +159,11 @@ static inline void prefetch_step(prefetcher *p) {
    rows x ZK_F32_KC columns packed at a time (L2), then ZK_F32_MC rows of x (L2) against each 32-row
    panel of it (L1). K blocks run in order and carry the partial sums in y, so the chain per element
    is unchanged. */
-F32_AVX512 static void gemm(const float *w, int64_t k, const float *x, int64_t m, int64_t ldx,
+F32_AVX512 static void gemm(const float *w, int64_t k, const float *x, int64_t m, int64_t ldx, const float *xp,
                             const float *bias, float *y, int64_t ldy, int64_t n0, int64_t n1) {
-    float *packed = zk_f32_panel_buffer(), *xp = packed ? packed + ZK_F32_NC * ZK_F32_KC : NULL;
-    if (!packed) { zk_f32_ops_scalar.gemm(w, k, x, m, ldx, bias, y, ldy, n0, n1); return; }
+    float *packed = zk_f32_panel_buffer();
+    if (!packed) { zk_f32_ops_scalar.gemm(w, k, x, m, ldx, NULL, bias, y, ldy, n0, n1); return; }
+    const int64_t tiles = (m + MR - 1) / MR;
     for (int64_t jc = n0; jc < n1; jc += ZK_F32_NC) {
         const int64_t jc1 = n1 - jc < ZK_F32_NC ? n1 : jc + ZK_F32_NC;
         for (int64_t k0 = 0; k0 < k; k0 += ZK_F32_KC) {
@@ -171,14 +180,13 @@ F32_AVX512 static void gemm(const float *w, int64_t k, const float *x, int64_t m
             else prefetch_block(&pf, w, k, jc1, n1 - jc1 < ZK_F32_NC ? n1 : jc1 + ZK_F32_NC, 0, k < ZK_F32_KC ? k : ZK_F32_KC, steps);
             for (int64_t i0 = 0; i0 < m; i0 += ZK_F32_MC) {
                 const int64_t i1 = m - i0 < ZK_F32_MC ? m : i0 + ZK_F32_MC;
-                pack_rows(x + i0 * ldx + k0, ldx, i1 - i0, kc, xp);
                 for (int64_t j = jc; j < jc1; j += NR) {
                     const int nr = jc1 - j < NR ? (int)(jc1 - j) : NR;
                     const float *panel = packed + (j - jc) * ZK_F32_KC;
                     for (int64_t i = i0; i < i1; i += MR) {
                         const int mr = i1 - i < MR ? (int)(i1 - i) : MR;
                         prefetch_step(&pf);
-                        kernels[mr](kc, xp + (i - i0) * kc, panel, y + i * ldy + j, ldy, nr, first,
+                        kernels[mr](kc, xp + k0 * tiles * MR + i * kc, panel, y + i * ldy + j, ldy, nr, first,
                                     last && bias ? bias + j : NULL);
                     }
                 }
@@ -230,5 +238,5 @@ F32_AVX512 static void gemv(const float *w, int64_t k, const float *x, int64_t m
     }
 }
 
-const zk_f32_ops zk_f32_ops_avx512 = {.name = "avx512", .gemm = gemm, .gemv = gemv};
+const zk_f32_ops zk_f32_ops_avx512 = {.name = "avx512", .x_tile = MR, .pack_x = pack_x, .gemm = gemm, .gemv = gemv};
 #endif

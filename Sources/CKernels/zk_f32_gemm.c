@@ -27,6 +27,44 @@ float *zk_f32_panel_buffer(void) {
     return buf;
 }
 
+/* The calling thread's buffer for packed rows of x (grows, kept for the next call; freed with the
+   thread): a product packs x once and every task reads it. */
+typedef struct {
+    float *p;
+    size_t cap; /* floats */
+} grow_buf;
+static pthread_key_t xbuf_key;
+static pthread_once_t xbuf_once = PTHREAD_ONCE_INIT;
+static int xbuf_key_ok;
+static void free_grow_buf(void *v) {
+    grow_buf *g = (grow_buf *)v;
+    free(g->p);
+    free(g);
+}
+static void make_xbuf_key(void) { xbuf_key_ok = pthread_key_create(&xbuf_key, free_grow_buf) == 0; }
+
+static float *x_buffer(size_t floats) {
+    pthread_once(&xbuf_once, make_xbuf_key);
+    if (!xbuf_key_ok) return NULL;
+    grow_buf *g = (grow_buf *)pthread_getspecific(xbuf_key);
+    if (!g) {
+        g = (grow_buf *)calloc(1, sizeof *g);
+        if (!g || pthread_setspecific(xbuf_key, g) != 0) {
+            free(g);
+            return NULL;
+        }
+    }
+    if (g->cap < floats) {
+        const size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+        float *p = (float *)aligned_alloc(64, bytes);
+        if (!p) return NULL;
+        free(g->p);
+        g->p = p;
+        g->cap = floats;
+    }
+    return g->p;
+}
+
 const zk_f32_ops *zk_f32_current(void) {
     const zk_ops *ops = zk_current();
 #if ZK_X86
@@ -71,7 +109,13 @@ static void scalar_gemm(const float *w, int64_t k, const float *x, int64_t m, in
     }
 }
 
-const zk_f32_ops zk_f32_ops_scalar = {.name = "scalar", .gemm = scalar_gemm, .gemv = scalar_gemm};
+static void scalar_gemm_xp(const float *w, int64_t k, const float *x, int64_t m, int64_t ldx, const float *xp,
+                           const float *bias, float *y, int64_t ldy, int64_t n0, int64_t n1) {
+    (void)xp;
+    scalar_gemm(w, k, x, m, ldx, bias, y, ldy, n0, n1);
+}
+
+const zk_f32_ops zk_f32_ops_scalar = {.name = "scalar", .gemm = scalar_gemm_xp, .gemv = scalar_gemm};
 
 static int bad_args(int64_t n, int64_t k, int64_t m, int64_t ldx, int64_t ldy) {
     return n < 0 || k < 0 || m < 0 || (m > 1 && (ldx < k || ldy < n));
@@ -96,32 +140,52 @@ int zoo_f32_gemm_ref(const float *w, int64_t n, int64_t k, const float *x, int64
 }
 
 static void run(const zk_f32_ops *ops, const float *w, int64_t k, const float *x, int64_t m, int64_t ldx,
-                const float *bias, float *y, int64_t ldy, int64_t n0, int64_t n1) {
+                const float *xp, const float *bias, float *y, int64_t ldy, int64_t n0, int64_t n1) {
     if (n0 >= n1 || m == 0) return;
     if (k == 0) empty_sum(m, bias, y, ldy, n0, n1);
     else if (m <= ZK_F32_GEMV_MAX_M) ops->gemv(w, k, x, m, ldx, bias, y, ldy, n0, n1);
-    else ops->gemm(w, k, x, m, ldx, bias, y, ldy, n0, n1);
+    else ops->gemm(w, k, x, m, ldx, xp, bias, y, ldy, n0, n1);
 }
+
+/* Does this product go to a GEMM that wants x packed? Then: how many tiles. */
+static int64_t x_tiles(const zk_f32_ops *ops, int64_t m, int64_t k) {
+    return m > ZK_F32_GEMV_MAX_M && k > 0 && ops->x_tile > 0 ? (m + ops->x_tile - 1) / ops->x_tile : 0;
+}
+
+/* a variant that packs x, when the buffer cannot be had: the portable loops instead */
+static const zk_f32_ops *without_buffer(const zk_f32_ops *ops) { return ops->x_tile > 0 ? &zk_f32_ops_scalar : ops; }
 
 int zoo_f32_gemm(const float *w, int64_t n, int64_t k, const float *x, int64_t m, int64_t ldx,
                  const float *bias, float *y, int64_t ldy, int64_t col_begin, int64_t col_end) {
     if (bad_args(n, k, m, ldx, ldy) || col_begin < 0 || col_end > n) return ZOO_KERR_ARG;
-    run(zk_f32_current(), w, k, x, m, ldx, bias, y, ldy, col_begin, col_end);
+    const zk_f32_ops *ops = zk_f32_current();
+    const int64_t tiles = x_tiles(ops, m, k);
+    float *xp = tiles ? x_buffer((size_t)(tiles * ops->x_tile * k)) : NULL;
+    if (tiles && !xp) ops = without_buffer(ops);
+    else if (tiles) ops->pack_x(x, ldx, m, k, xp, 0, tiles);
+    run(ops, w, k, x, m, ldx, xp, bias, y, ldy, col_begin, col_end);
     return 0;
 }
 
 typedef struct {
     const zk_f32_ops *ops;
     const float *w, *x, *bias;
-    float *y;
-    int64_t n, k, m, ldx, ldy, unit;
+    float *xp, *y;
+    int64_t n, k, m, ldx, ldy, unit, tiles;
 } f32_ctx;
 
 static void f32_task(void *p, int task, int n_tasks) {
     const f32_ctx *c = (const f32_ctx *)p;
     int64_t n0, n1;
     zoo_split_range(c->n, c->unit, task, n_tasks, &n0, &n1);
-    run(c->ops, c->w, c->k, c->x, c->m, c->ldx, c->bias, c->y, c->ldy, n0, n1);
+    run(c->ops, c->w, c->k, c->x, c->m, c->ldx, c->xp, c->bias, c->y, c->ldy, n0, n1);
+}
+
+static void pack_task(void *p, int task, int n_tasks) {
+    const f32_ctx *c = (const f32_ctx *)p;
+    int64_t t0, t1;
+    zoo_split_range(c->tiles, 1, task, n_tasks, &t0, &t1);
+    if (t0 < t1) c->ops->pack_x(c->x, c->ldx, c->m, c->k, c->xp, t0, t1);
 }
 
 int zoo_f32_matmul(zoo_pool *pool, const float *w, int64_t n, int64_t k, const float *x, int64_t m,
@@ -132,6 +196,13 @@ int zoo_f32_matmul(zoo_pool *pool, const float *w, int64_t n, int64_t k, const f
     f32_ctx c = {.ops = zk_f32_current(), .w = w, .x = x, .bias = bias, .y = y,
                  .n = n, .k = k, .m = m, .ldx = ldx, .ldy = ldy, .unit = unit};
     const int threads = zoo_pool_size(pool);
+    c.tiles = x_tiles(c.ops, m, k);
+    if (c.tiles) {
+        c.xp = x_buffer((size_t)(c.tiles * c.ops->x_tile * k));
+        if (!c.xp) c.ops = without_buffer(c.ops), c.tiles = 0;
+        else if (threads == 1 || c.tiles == 1) pack_task(&c, 0, 1);
+        else zoo_pool_run(pool, pack_task, &c, c.tiles < threads ? (int)c.tiles : threads);
+    }
     const int64_t units = (n + unit - 1) / unit;
     /* a few tasks per thread, so that a thread the OS runs late (a busy machine) costs little; small
        products stay on the caller, where handing out work would cost more than it saves */

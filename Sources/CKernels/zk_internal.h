@@ -132,9 +132,14 @@ static inline void zk_store_rows(float *dst, const float *vals, const float *bia
 
 typedef struct {
     const char *name;
-    /* any m >= 1; k >= 1 */
-    void (*gemm)(const float *w, int64_t k, const float *x, int64_t m, int64_t ldx, const float *bias,
-                 float *y, int64_t ldy, int64_t n0, int64_t n1);
+    /* Rows of x per packed tile (0: this variant reads x in place). pack_x writes tiles [t0, t1) of
+       every K block: block starting at k0 (width kc) at xp + k0 * tiles * x_tile, tile t of it at
+       + t * x_tile * kc, element (row i, column k) at + k * x_tile + i; tiles = ceil(m / x_tile). */
+    int x_tile;
+    void (*pack_x)(const float *x, int64_t ldx, int64_t m, int64_t k, float *xp, int64_t t0, int64_t t1);
+    /* any m >= 1; k >= 1; xp: x packed by pack_x (or NULL when x_tile == 0) */
+    void (*gemm)(const float *w, int64_t k, const float *x, int64_t m, int64_t ldx, const float *xp,
+                 const float *bias, float *y, int64_t ldy, int64_t n0, int64_t n1);
     /* 1 <= m <= ZK_F32_GEMV_MAX_M; k >= 1 */
     void (*gemv)(const float *w, int64_t k, const float *x, int64_t m, int64_t ldx, const float *bias,
                  float *y, int64_t ldy, int64_t n0, int64_t n1);
@@ -143,7 +148,7 @@ typedef struct {
 /* the f32 variant that goes with the selected kernel variant (ZOO_KERNEL, zoo_kernel_force) */
 const zk_f32_ops *zk_f32_current(void);
 /* this thread's buffer for ZK_F32_NC x ZK_F32_KC packed weights followed by ZK_F32_MC x ZK_F32_KC
-   packed rows of x (64-byte aligned), NULL if out of memory */
+   rows of x (for variants that pack x per block), 64-byte aligned; NULL if out of memory */
 float *zk_f32_panel_buffer(void);
 extern const zk_f32_ops zk_f32_ops_scalar;
 #if ZK_X86
