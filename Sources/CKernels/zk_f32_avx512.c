@@ -11,6 +11,7 @@
 #define F32_AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 #define MR 12  /* rows of x per micro-kernel: 12 x 2 accumulators + 2 panel vectors + 1 broadcast */
 #define NR ZK_F32_NR
+_Static_assert(ZK_F32_MC % MR == 0, "x tiles must not straddle ZK_F32_MC blocks");
 
 F32_AVX512 static inline __mmask16 mask_first(int64_t count) {
     return count >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << count) - 1u);

@@ -18,7 +18,7 @@ float *zk_f32_panel_buffer(void) {
     if (!buffer_key_ok) return NULL;
     float *buf = (float *)pthread_getspecific(buffer_key);
     if (!buf) {
-        buf = (float *)aligned_alloc(64, sizeof(float) * (ZK_F32_NC + ZK_F32_MC) * ZK_F32_KC);
+        buf = (float *)aligned_alloc(64, sizeof(float) * ZK_F32_NC * ZK_F32_KC);
         if (buf && pthread_setspecific(buffer_key, buf) != 0) {
             free(buf);
             buf = NULL;

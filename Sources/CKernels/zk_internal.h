@@ -126,7 +126,8 @@ static inline void zk_store_rows(float *dst, const float *vals, const float *bia
 #define ZK_F32_NR 32          /* weight rows per packed GEMM panel; threads split N in whole panels */
 #define ZK_F32_KC 192         /* columns of K per packed panel (24 KB: most of a 32 KB L1) */
 #define ZK_F32_NC 256         /* weight rows packed at a time (8 panels, 192 KB: L2) */
-#define ZK_F32_MC 144         /* rows of x run against each packed block (108 KB: L2) */
+#define ZK_F32_MC 144         /* rows of x run against each packed block (108 KB: L2); a multiple of
+                                 the micro-kernels' 12 and 6 rows, so x tiles never straddle blocks */
 #define ZK_F32_GEMV_MAX_M 4   /* m up to this goes to the GEMV (no packing), larger to the GEMM */
 #define ZK_F32_GEMV_ROWS 16   /* threads split the GEMV's N in multiples of this */
 
@@ -147,8 +148,7 @@ typedef struct {
 
 /* the f32 variant that goes with the selected kernel variant (ZOO_KERNEL, zoo_kernel_force) */
 const zk_f32_ops *zk_f32_current(void);
-/* this thread's buffer for ZK_F32_NC x ZK_F32_KC packed weights followed by ZK_F32_MC x ZK_F32_KC
-   rows of x (for variants that pack x per block), 64-byte aligned; NULL if out of memory */
+/* this thread's buffer for ZK_F32_NC x ZK_F32_KC packed weights, 64-byte aligned; NULL if out of memory */
 float *zk_f32_panel_buffer(void);
 extern const zk_f32_ops zk_f32_ops_scalar;
 #if ZK_X86
