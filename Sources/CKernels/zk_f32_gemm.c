@@ -204,9 +204,16 @@ int zoo_f32_matmul(zoo_pool *pool, const float *w, int64_t n, int64_t k, const f
         else zoo_pool_run(pool, pack_task, &c, c.tiles < threads ? (int)c.tiles : threads);
     }
     const int64_t units = (n + unit - 1) / unit;
-    /* a few tasks per thread, so that a thread the OS runs late (a busy machine) costs little; small
-       products stay on the caller, where handing out work would cost more than it saves */
-    int64_t tasks = threads == 1 || m * n * (k + 1) < (1 << 16) ? 1 : 4 * (int64_t)threads;
+    /* A few tasks per thread, and none with much more than 1 MB of weights (the 154 MB GPT-2 head
+       becomes ~150 tasks): tasks are claimed one at a time, so a worker the OS preempts on a busy
+       machine holds up only the task it is in, not a whole share. Small products stay on the caller,
+       where handing out work would cost more than it saves. */
+    int64_t tasks = 1;
+    if (threads > 1 && m * n * (k + 1) >= (1 << 16)) {
+        tasks = 4 * (int64_t)threads;
+        const int64_t by_size = n * k / (1 << 18); /* 2^18 floats = 1 MB */
+        if (by_size > tasks) tasks = by_size < 4096 ? by_size : 4096;
+    }
     if (tasks > units) tasks = units;
     zoo_pool_run(pool, f32_task, &c, (int)tasks);
     return 0;

@@ -147,6 +147,20 @@ final class CKernelsF32GemmTests: XCTestCase {
         }
     }
 
+    /// Weights big enough (8.6 MB) that the product is cut into more than 4 tasks per thread.
+    func testManyTasksGiveTheReferenceBits() {
+        let (n, k) = (2100, 1024)
+        for m in [2, 6] {
+            let (x, w, b) = data(m, n, k, seed: UInt64(m))
+            let ref = bits(reference(w, n: n, k: k, x, m: m, ldx: k, bias: b, ldy: n))
+            for threads in 1...3 {
+                let pool = zoo_pool_create(Int32(threads))
+                XCTAssertEqual(bits(matmul(pool, w, n: n, k: k, x, m: m, ldx: k, bias: b, ldy: n)), ref, "M=\(m), \(threads) threads")
+                zoo_pool_destroy(pool)
+            }
+        }
+    }
+
     func testBadArgumentsAreRefused() {
         var y = [Float](repeating: 0, count: 16)
         let x = [Float](repeating: 1, count: 16), w = x
