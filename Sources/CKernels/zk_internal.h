@@ -118,4 +118,42 @@ static inline void zk_store_rows(float *dst, const float *vals, const float *bia
     }
 }
 
+
+/* ---- f32 matrix products (zk_f32_gemm.c, zk_f32_avx2.c, zk_f32_avx512.c) ----
+   Weights stay row-major W[N, K] (ldw = K). A variant computes, for the output columns [n0, n1) and
+   all m rows, y[i, j] = fma-chain over k ascending of x[i, k] * w[j, k], starting from +0, then + bias[j]
+   (see ckernels.h): the same bits in every variant. */
+#define ZK_F32_NR 32          /* weight rows per packed GEMM panel; threads split N in whole panels */
+#define ZK_F32_KC 192         /* columns of K per packed panel (24 KB: most of a 32 KB L1) */
+#define ZK_F32_NC 256         /* weight rows packed at a time (8 panels, 192 KB: L2) */
+#define ZK_F32_MC 144         /* rows of x run against each packed block (108 KB: L2); a multiple of
+                                 the micro-kernels' 12 and 6 rows, so x tiles never straddle blocks */
+#define ZK_F32_GEMV_MAX_M 4   /* m up to this goes to the GEMV (no packing), larger to the GEMM */
+#define ZK_F32_GEMV_ROWS 16   /* threads split the GEMV's N in multiples of this */
+
+typedef struct {
+    const char *name;
+    /* Rows of x per packed tile (0: this variant reads x in place). pack_x writes tiles [t0, t1) of
+       every K block: block starting at k0 (width kc) at xp + k0 * tiles * x_tile, tile t of it at
+       + t * x_tile * kc, element (row i, column k) at + k * x_tile + i; tiles = ceil(m / x_tile). */
+    int x_tile;
+    void (*pack_x)(const float *x, int64_t ldx, int64_t m, int64_t k, float *xp, int64_t t0, int64_t t1);
+    /* any m >= 1; k >= 1; xp: x packed by pack_x (or NULL when x_tile == 0) */
+    void (*gemm)(const float *w, int64_t k, const float *x, int64_t m, int64_t ldx, const float *xp,
+                 const float *bias, float *y, int64_t ldy, int64_t n0, int64_t n1);
+    /* 1 <= m <= ZK_F32_GEMV_MAX_M; k >= 1 */
+    void (*gemv)(const float *w, int64_t k, const float *x, int64_t m, int64_t ldx, const float *bias,
+                 float *y, int64_t ldy, int64_t n0, int64_t n1);
+} zk_f32_ops;
+
+/* the f32 variant that goes with the selected kernel variant (ZOO_KERNEL, zoo_kernel_force) */
+const zk_f32_ops *zk_f32_current(void);
+/* this thread's buffer for ZK_F32_NC x ZK_F32_KC packed weights, 64-byte aligned; NULL if out of memory */
+float *zk_f32_panel_buffer(void);
+extern const zk_f32_ops zk_f32_ops_scalar;
+#if ZK_X86
+extern const zk_f32_ops zk_f32_ops_avx2;
+extern const zk_f32_ops zk_f32_ops_avx512;
+#endif
+
 #endif

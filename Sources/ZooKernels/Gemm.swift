@@ -1,24 +1,21 @@
-import COpenBLAS
+import CKernels
 
 // Matrix products with weights stored as PyTorch nn.Linear stores them, [out, in] row-major.
 
-/// y = x . w^T (+ y when accumulate).  x: [M, K], w: [N, K] -> y: [M, N]   (OpenBLAS)
-/// M == 1 goes to `gemvParallel`: a decode step is a matrix-vector product that streams w once.
+/// y = x . w^T + bias.  x: [M, K] (row stride K), w: [N, K], bias: [N] or nil -> y: [M, N]
+///
+/// CKernels' own f32 kernels (zk_f32_*.c) on Zoo's thread pool: a blocked, register-tiled GEMM that
+/// packs weight panels as it goes, and for M <= 4 a GEMV that streams w once. Each output element is
+/// one chain of fused multiply-adds over k in order, so the result does not depend on the thread count,
+/// on how the work is split, nor on M (a row gives the same bits alone or in a batch).
+/// Why not OpenBLAS sgemm any more: its own thread pool fought Zoo's spinning pool for the cores
+/// (~10% of the time in sched_yield), and per thread it was no faster on these shapes; see
+/// benchmarks/kernels/f32_bench.c for the figures.
 public func matmulTransposedB(_ x: UnsafePointer<Float>, rows m: Int, inner k: Int,
-                              _ w: UnsafePointer<Float>, cols n: Int,
-                              into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+                              _ w: UnsafePointer<Float>, cols n: Int, bias: UnsafePointer<Float>?,
+                              into y: UnsafeMutablePointer<Float>) {
     guard m > 0, n > 0 else { return }
-    let beta: Float = accumulate ? 1 : 0
-    if k == 0 {
-        if !accumulate { y.update(repeating: 0, count: m * n) }
-        return
-    }
-    if m == 1 {
-        gemvParallel(w, rows: n, cols: k, x, into: y, accumulate: accumulate)
-    } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
-                    1, x, Int32(k), w, Int32(k), beta, y, Int32(n))
-    }
+    _ = zoo_f32_matmul(KernelThreads.pool, w, Int64(n), Int64(k), x, Int64(m), Int64(k), bias, y, Int64(n))
 }
 
 /// Plain reference: y[i, j] = sum_k x[i, k] w[j, k] in double.  x: [M, K], w: [N, K] -> [M, N]
@@ -34,11 +31,9 @@ public func matmulTransposedBReference(_ x: [Float], rows m: Int, inner k: Int, 
     return y
 }
 
-/// A simple own GEMM (16-lane dot products, 4x4 tile, one thread), kept as the plain fast-ish
-/// baseline OpenBLAS is measured against. Measured 2026-11-29 on the 2-core Zen 4 VM (busy with
-/// other jobs, so only the ratio means much), x [128, 768] . w [3072, 768]^T: OpenBLAS 0.3.21
-/// sgemm 17.1 GFLOP/s on 1 thread, this loop 2.6 GFLOP/s: OpenBLAS is ~6.5x faster, hence
-/// sgemm for every multi-row product.  x: [M, K], w: [N, K] -> [M, N]
+/// A simple own GEMM (16-lane dot products, 4x4 tile, one thread), the plain fast-ish baseline that
+/// OpenBLAS was first measured against (2026-11-29, Zen 4 VM, x [128, 768] . w [3072, 768]^T: OpenBLAS
+/// 0.3.21 sgemm 17.1 GFLOP/s on 1 thread, this loop 2.6 GFLOP/s).  x: [M, K], w: [N, K] -> [M, N]
 public func matmulTransposedBSimple(_ x: UnsafePointer<Float>, rows m: Int, inner k: Int,
                                     _ w: UnsafePointer<Float>, cols n: Int, into y: UnsafeMutablePointer<Float>) {
     @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {

@@ -3,7 +3,9 @@ import ZooTensor
 /// The weights of a linear layer in whatever form the hot loop uses; callers only ever call
 /// `Linear.forward`, so a new form slots in here.
 public enum LinearWeight: Sendable {
-    /// [out, in] row-major f32 (OpenBLAS sgemm; own GEMV for single rows).
+    /// [out, in] row-major f32, as the checkpoint stores it: CKernels' f32 GEMM / GEMV read it in
+    /// place (packing 32-row panels as they go), so loading makes no second copy and a head tied to
+    /// the token embedding shares its storage.
     case f32([Float])
     /// [out, in] as ggml Q8_0 blocks, repacked for CKernels' int8 GEMV/GEMM on its thread pool.
     case q8_0(PackedQ8_0)
@@ -52,20 +54,20 @@ public struct Linear: Sendable {
             }
             return
         }
-        if let bias {
-            bias.withUnsafeBufferPointer { b in
-                guard let bp = b.baseAddress else { return }
-                for row in 0..<t { (y + row * outFeatures).update(from: bp, count: outFeatures) }
-            }
+        guard case .f32(let w) = weight else { return }
+        if inFeatures == 0 {  // empty sums: y = bias (or 0)
+            for row in 0..<t { for j in 0..<outFeatures { y[row * outFeatures + j] = bias?[j] ?? 0 } }
+            return
         }
-        switch weight {
-        case .f32(let w):
-            w.withUnsafeBufferPointer { wp in
-                guard let base = wp.baseAddress else { return }
-                matmulTransposedB(x, rows: t, inner: inFeatures, base, cols: outFeatures, into: y, accumulate: bias != nil)
+        w.withUnsafeBufferPointer { wp in
+            guard let base = wp.baseAddress else { return }
+            if let bias {
+                bias.withUnsafeBufferPointer {
+                    matmulTransposedB(x, rows: t, inner: inFeatures, base, cols: outFeatures, bias: $0.baseAddress, into: y)
+                }
+            } else {
+                matmulTransposedB(x, rows: t, inner: inFeatures, base, cols: outFeatures, bias: nil, into: y)
             }
-        case .q8_0:
-            break  // handled above
         }
     }
 

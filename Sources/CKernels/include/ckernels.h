@@ -213,3 +213,36 @@ void zoo_f32_transpose(const float *src, int64_t rows, int64_t cols, int64_t lds
 }
 #endif
 #endif
+
+/* ---------------------------------------------------------------------------------------------
+ * f32 matrix products (zk_f32_*.c):  Y[M, N] = X[M, K] . W^T + bias,  W[N, K] row-major as stored
+ * in checkpoints (PyTorch nn.Linear layout; no packed copy, the kernels pack panels as they go).
+ * X rows have stride ldx, Y rows stride ldy; bias may be NULL.
+ *
+ * Numerics contract (every variant, thread count, split and M):
+ *   s = +0;  for k = 0 .. K-1 in order:  s = fmaf(x[i,k], w[j,k], s);   y[i,j] = bias ? s + bias[j] : s
+ * (one fused multiply-add per term, one accumulator per element), so all variants (selected with the
+ * Q8 variants: avx512vnni -> "avx512", avx2 / avxvnni -> "avx2", others -> "scalar") give the bits of
+ * zoo_f32_gemm_ref. Error: |y - exact| <= K * 2^-24 * sum_k |x w| (+ one rounding for the bias).
+ */
+#ifndef ZOO_CKERNELS_F32_H
+#define ZOO_CKERNELS_F32_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* Whole product on the pool: M <= 4 rows stream W once (GEMV), more rows use the blocked GEMM;
+   N is split in 16- or 32-row units. Returns 0 or ZOO_KERR_ARG (negative sizes, ldx < K or ldy < N
+   when M > 1). */
+int zoo_f32_matmul(zoo_pool *pool, const float *w, int64_t n, int64_t k, const float *x, int64_t m,
+                   int64_t ldx, const float *bias, float *y, int64_t ldy);
+/* Output columns [col_begin, col_end) only, on the calling thread (for tests of the split). */
+int zoo_f32_gemm(const float *w, int64_t n, int64_t k, const float *x, int64_t m, int64_t ldx,
+                 const float *bias, float *y, int64_t ldy, int64_t col_begin, int64_t col_end);
+/* The contract as plain loops. */
+int zoo_f32_gemm_ref(const float *w, int64_t n, int64_t k, const float *x, int64_t m, int64_t ldx,
+                     const float *bias, float *y, int64_t ldy);
+const char *zoo_f32_kernel_name(void); /* "avx512", "avx2" or "scalar" */
+#ifdef __cplusplus
+}
+#endif
+#endif
