@@ -19,7 +19,6 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .systemLibrary(name: "CJSONC", pkgConfig: "json-c",
                        providers: [.apt(["libjson-c-dev"]), .brew(["json-c"])]),
-        .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CImage", providers: [.apt(["libpng-dev", "libjpeg62-turbo-dev"])]),
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),  // no FMA unless written: the numerics contract in ckernels.h
         // JPEG decoding glue: libjpeg reports errors by longjmp, which must stay inside C.
@@ -28,7 +27,7 @@ let package = Package(
         .target(name: "CHash", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "ZooTensor", dependencies: ["CJSONC", "CHash"]),
         .target(name: "ZooFormats", dependencies: ["ZooTensor", "CZlib"]),
-        .target(name: "ZooKernels", dependencies: ["ZooTensor", "CKernels", "COpenBLAS"]),
+        .target(name: "ZooKernels", dependencies: ["ZooTensor", "CKernels"]),
         .target(name: "ZooModels", dependencies: ["ZooTensor", "ZooFormats", "ZooKernels", "CImage", "CImageCodec"]),
         .target(name: "ZooVerify", dependencies: ["ZooTensor", "ZooFormats", "ZooModels", "ZooKernels"]),
         .executableTarget(name: "zoo", dependencies: [

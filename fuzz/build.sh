@@ -5,14 +5,14 @@
 #   fuzz-models   + ZooKernels + ZooModels        (targets tokenizer-vocab tokenizer-json
 #                                                  tokenizer-gguf config image)
 # C targets (CHash, CKernels, CImageCodec) are compiled with clang and given a module map; system
-# libraries (json-c, zlib, OpenBLAS, libpng, libjpeg) are linked uninstrumented.
+# libraries (json-c, zlib, libpng, libjpeg) are linked uninstrumented.
 # Usage: fuzz/build.sh [formats|models]   (both by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=.build-fuzz
 WHAT=${1:-all}
 mkdir -p "$OUT"
-INCLUDES=(-I Sources/CJSONC -I Sources/CZlib -I Sources/COpenBLAS -I Sources/CImage -I "$OUT"
+INCLUDES=(-I Sources/CJSONC -I Sources/CZlib -I Sources/CImage -I "$OUT"
           -I "$OUT/chash" -I "$OUT/ckernels" -I "$OUT/cimagecodec")
 FLAGS=(-sanitize=fuzzer,address -parse-as-library -O -g "${INCLUDES[@]}")
 CFLAGS=(-O2 -g -fsanitize=fuzzer-no-link,address)
@@ -49,6 +49,6 @@ if [ "$WHAT" != formats ]; then
   EXTRA=-enable-testing swift_library ZooModels $(find Sources/ZooModels -name '*.swift' | sort)
   swiftc "${FLAGS[@]}" -module-name FuzzModels -o "$OUT/fuzz-models" fuzz/targets/models.swift \
     -L "$OUT" -lZooModels -lZooKernels -lZooFormats -lZooTensor \
-    "$OUT"/chash/*.o "$OUT"/ckernels/*.o "$OUT"/cimagecodec/*.o -ljson-c -lz -lopenblas -lpng16 -ljpeg
+    "$OUT"/chash/*.o "$OUT"/ckernels/*.o "$OUT"/cimagecodec/*.o -ljson-c -lz -lpng16 -ljpeg
   echo "built $OUT/fuzz-models"
 fi

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what Zoo needs on a fresh Debian/Ubuntu machine: the C libraries it links (zlib,
-# json-c, OpenBLAS, libpng, libjpeg-turbo) and the Python packages its tests use to check files
+# json-c, libpng, libjpeg-turbo) and the Python packages its tests use to check files
 # against the reference libraries (numpy, safetensors, gguf). Safe to run again.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-packages="pkg-config zlib1g-dev libjson-c-dev libopenblas-dev libpng-dev libjpeg62-turbo-dev python3 python3-pip"
+packages="pkg-config zlib1g-dev libjson-c-dev libpng-dev libjpeg62-turbo-dev python3 python3-pip"
 missing=""
 for p in $packages; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -1,11 +1,10 @@
 import CKernels
-import COpenBLAS
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The number of threads the kernels use. OpenBLAS keeps its own global pool, so this is
-/// process-wide state, set once from `--threads` before any work is done.
+/// The number of threads the kernels use: CKernels' one pool, process-wide state set once from
+/// `--threads` before any work is done.
 public enum KernelThreads {
     /// Cores the OS reports online (at least 1).
     public static var available: Int {
@@ -20,7 +19,6 @@ public enum KernelThreads {
     @discardableResult
     public static func configure(_ requested: Int?) -> Int {
         let n = (requested ?? 0) > 0 ? (requested ?? 1) : available
-        openblas_set_num_threads(Int32(n))
         if n != current {
             if let old = poolStorage { zoo_pool_destroy(old) }
             poolStorage = n > 1 ? zoo_pool_create(Int32(n)) : nil
