@@ -209,11 +209,6 @@ int zoo_f32_attention(zoo_pool *pool, const float *q, int64_t ldq, const float *
                       int causal, float *out, int64_t ldo, float *scratch);
 void zoo_f32_transpose(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd);
 
-#ifdef __cplusplus
-}
-#endif
-#endif
-
 /* ---------------------------------------------------------------------------------------------
  * f32 matrix products (zk_f32_*.c):  Y[M, N] = X[M, K] . W^T + bias,  W[N, K] row-major as stored
  * in checkpoints (PyTorch nn.Linear layout; no packed copy, the kernels pack panels as they go).
@@ -225,11 +220,6 @@ void zoo_f32_transpose(const float *src, int64_t rows, int64_t cols, int64_t lds
  * Q8 variants: avx512vnni -> "avx512", avx2 / avxvnni -> "avx2", others -> "scalar") give the bits of
  * zoo_f32_gemm_ref. Error: |y - exact| <= K * 2^-24 * sum_k |x w| (+ one rounding for the bias).
  */
-#ifndef ZOO_CKERNELS_F32_H
-#define ZOO_CKERNELS_F32_H
-#ifdef __cplusplus
-extern "C" {
-#endif
 /* Whole product on the pool: M <= 4 rows stream W once (GEMV), more rows use the blocked GEMM;
    N is split in 16- or 32-row units. Returns 0 or ZOO_KERR_ARG (negative sizes, ldx < K or ldy < N
    when M > 1). */
@@ -242,6 +232,7 @@ int zoo_f32_gemm(const float *w, int64_t n, int64_t k, const float *x, int64_t m
 int zoo_f32_gemm_ref(const float *w, int64_t n, int64_t k, const float *x, int64_t m, int64_t ldx,
                      const float *bias, float *y, int64_t ldy);
 const char *zoo_f32_kernel_name(void); /* "avx512", "avx2" or "scalar" */
+
 #ifdef __cplusplus
 }
 #endif
