@@ -11,6 +11,60 @@
    split. ZKV_FMA is fused in the AVX2/AVX-512 builds and unfused in the plain one: variants agree
    to rounding, each is deterministic. */
 
+/* A decode step's matrix-vector product, rows [r0, r1) of y = W x + bias, W [N, K] row-major:
+   each row is a dot product in ZKV_LANES32 partial sums (lane l takes k = l, l + 32, ...; the last
+   partial chunk masked), combined in a fixed halving tree, then + bias. Four rows share each load
+   of x. Reading W once, front to back, is what a decode step is bound by. fmaf in every build (an
+   instruction in the AVX2/AVX-512 ones, libm in the plain one), so all variants give the bits of
+   zoo_f32_gemv_ref. */
+#define ZKV_LANES32 32
+ZKV_ATTR static void ZKV_NAME(zkv_dot_rows)(const float *w, int64_t k, const float *x, const float *bias,
+                                            float *y, int64_t r0, int64_t r1) {
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        const float *w0 = w + r * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+        float a0[ZKV_LANES32] = {0}, a1[ZKV_LANES32] = {0}, a2[ZKV_LANES32] = {0}, a3[ZKV_LANES32] = {0};
+        int64_t p = 0;
+        for (; p + ZKV_LANES32 <= k; p += ZKV_LANES32)
+            for (int l = 0; l < ZKV_LANES32; l++) {
+                const float xv = x[p + l];
+                a0[l] = fmaf(xv, w0[p + l], a0[l]);
+                a1[l] = fmaf(xv, w1[p + l], a1[l]);
+                a2[l] = fmaf(xv, w2[p + l], a2[l]);
+                a3[l] = fmaf(xv, w3[p + l], a3[l]);
+            }
+        for (int l = 0; p + l < k; l++) {
+            const float xv = x[p + l];
+            a0[l] = fmaf(xv, w0[p + l], a0[l]);
+            a1[l] = fmaf(xv, w1[p + l], a1[l]);
+            a2[l] = fmaf(xv, w2[p + l], a2[l]);
+            a3[l] = fmaf(xv, w3[p + l], a3[l]);
+        }
+        for (int h = ZKV_LANES32 / 2; h > 0; h /= 2)
+            for (int l = 0; l < h; l++) {
+                a0[l] = a0[l] + a0[l + h];
+                a1[l] = a1[l] + a1[l + h];
+                a2[l] = a2[l] + a2[l + h];
+                a3[l] = a3[l] + a3[l + h];
+            }
+        y[r] = bias ? a0[0] + bias[r] : a0[0];
+        y[r + 1] = bias ? a1[0] + bias[r + 1] : a1[0];
+        y[r + 2] = bias ? a2[0] + bias[r + 2] : a2[0];
+        y[r + 3] = bias ? a3[0] + bias[r + 3] : a3[0];
+    }
+    for (; r < r1; r++) {
+        const float *w0 = w + r * k;
+        float a0[ZKV_LANES32] = {0};
+        int64_t p = 0;
+        for (; p + ZKV_LANES32 <= k; p += ZKV_LANES32)
+            for (int l = 0; l < ZKV_LANES32; l++) a0[l] = fmaf(x[p + l], w0[p + l], a0[l]);
+        for (int l = 0; p + l < k; l++) a0[l] = fmaf(x[p + l], w0[p + l], a0[l]);
+        for (int h = ZKV_LANES32 / 2; h > 0; h /= 2)
+            for (int l = 0; l < h; l++) a0[l] = a0[l] + a0[l + h];
+        y[r] = bias ? a0[0] + bias[r] : a0[0];
+    }
+}
+
 /* One or two query rows against keys [0, n): s0 (and s1 when q1) get the scaled scores. */
 ZKV_ATTR static inline void ZKV_NAME(zka_scores)(const float *q0, const float *q1, const float *kt, int64_t ldkt,
                                                  int64_t d, int64_t n, float scale, float *s0, float *s1) {

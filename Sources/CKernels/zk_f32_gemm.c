@@ -143,6 +143,7 @@ static void run(const zk_f32_ops *ops, const float *w, int64_t k, const float *x
                 const float *xp, const float *bias, float *y, int64_t ldy, int64_t n0, int64_t n1) {
     if (n0 >= n1 || m == 0) return;
     if (k == 0) empty_sum(m, bias, y, ldy, n0, n1);
+    else if (m == 1) zk_f32_dot_rows(w, k, x, bias, y, n0, n1);
     else if (m <= ZK_F32_GEMV_MAX_M) ops->gemv(w, k, x, m, ldx, bias, y, ldy, n0, n1);
     else ops->gemm(w, k, x, m, ldx, xp, bias, y, ldy, n0, n1);
 }

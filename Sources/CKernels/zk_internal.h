@@ -148,6 +148,8 @@ typedef struct {
 
 /* the f32 variant that goes with the selected kernel variant (ZOO_KERNEL, zoo_kernel_force) */
 const zk_f32_ops *zk_f32_current(void);
+/* M == 1 products (zk_vector.c): rows [r0, r1) of y = W x + bias in zoo_f32_gemv_ref's order */
+void zk_f32_dot_rows(const float *w, int64_t k, const float *x, const float *bias, float *y, int64_t r0, int64_t r1);
 /* this thread's buffer for ZK_F32_NC x ZK_F32_KC packed weights, 64-byte aligned; NULL if out of memory */
 float *zk_f32_panel_buffer(void);
 extern const zk_f32_ops zk_f32_ops_scalar;

@@ -15,13 +15,14 @@ typedef struct {
     void (*head_rows)(const float *q, int64_t ldq, const float *kt, int64_t ldkt, const float *v, int64_t ldv,
                       int64_t t, int64_t s, int64_t d, int causal, float scale, int64_t i0, int64_t i1,
                       float *scores, float *out, int64_t ldo);
+    void (*dot_rows)(const float *w, int64_t k, const float *x, const float *bias, float *y, int64_t r0, int64_t r1);
 } zk_vec_ops;
 
 #define ZKV_OPS(suffix)                                                                                     \
     static const zk_vec_ops zk_vec_ops_##suffix = {                                                        \
         .gelu_tanh = zkv_gelu_tanh_##suffix, .gelu_erf = zkv_gelu_erf_##suffix, .add = zkv_add_##suffix,    \
         .layer_norm_row = zkv_layer_norm_row_##suffix, .softmax = zkv_softmax_##suffix,                     \
-        .head_rows = zka_head_rows_##suffix}
+        .head_rows = zka_head_rows_##suffix, .dot_rows = zkv_dot_rows_##suffix}
 
 /* plain C: baseline instruction set, unfused multiply-add */
 #define ZKV_NAME(f) f##_generic
@@ -67,6 +68,24 @@ static const zk_vec_ops *vec_ops(void) {
     if (o == &zk_ops_avx2 || o == &zk_ops_avxvnni) return &zk_vec_ops_avx2;
 #endif
     return &zk_vec_ops_generic;
+}
+
+/* The f32 matrix-vector product of a decode step (zk_f32_gemm.c routes M == 1 here), rows [r0, r1). */
+void zk_f32_dot_rows(const float *w, int64_t k, const float *x, const float *bias, float *y, int64_t r0, int64_t r1) {
+    vec_ops()->dot_rows(w, k, x, bias, y, r0, r1);
+}
+
+/* The same order as plain loops with fmaf: the reference every variant's fused build matches. */
+int zoo_f32_gemv_ref(const float *w, int64_t n, int64_t k, const float *x, const float *bias, float *y) {
+    if (n < 0 || k < 0) return ZOO_KERR_ARG;
+    for (int64_t r = 0; r < n; r++) {
+        float acc[32] = {0};
+        for (int64_t p = 0; p < k; p++) acc[p % 32] = fmaf(x[p], w[r * k + p], acc[p % 32]);
+        for (int h = 16; h > 0; h /= 2)
+            for (int l = 0; l < h; l++) acc[l] = acc[l] + acc[l + h];
+        y[r] = bias ? acc[0] + bias[r] : acc[0];
+    }
+    return 0;
 }
 
 /* ---- element-wise, split in 64-element-aligned chunks ---------------------------------------- */

@@ -214,9 +214,12 @@ void zoo_f32_transpose(const float *src, int64_t rows, int64_t cols, int64_t lds
  * in checkpoints (PyTorch nn.Linear layout; no packed copy, the kernels pack panels as they go).
  * X rows have stride ldx, Y rows stride ldy; bias may be NULL.
  *
- * Numerics contract (every variant, thread count, split and M):
+ * Numerics contract (every variant, thread count and split), for M >= 2:
  *   s = +0;  for k = 0 .. K-1 in order:  s = fmaf(x[i,k], w[j,k], s);   y[i,j] = bias ? s + bias[j] : s
- * (one fused multiply-add per term, one accumulator per element), so all variants (selected with the
+ * and for M == 1 (a decode step, which must stream W at memory speed: one serial chain per row
+ * cannot) 32 partial sums, lane l = fmaf over k = l, l+32, ... in order, halved in a fixed tree
+ * (l + 16, l + 8, ...), then + bias: zoo_f32_gemv_ref. A row alone may thus differ from the same row
+ * in a batch by rounding; it never depends on threads. Every term is one fused multiply-add, so all variants (selected with the
  * Q8 variants: avx512vnni -> "avx512", avx2 / avxvnni -> "avx2", others -> "scalar") give the bits of
  * zoo_f32_gemm_ref. Error: |y - exact| <= K * 2^-24 * sum_k |x w| (+ one rounding for the bias).
  */
@@ -231,6 +234,8 @@ int zoo_f32_gemm(const float *w, int64_t n, int64_t k, const float *x, int64_t m
 /* The contract as plain loops. */
 int zoo_f32_gemm_ref(const float *w, int64_t n, int64_t k, const float *x, int64_t m, int64_t ldx,
                      const float *bias, float *y, int64_t ldy);
+/* The M == 1 order as plain loops (W [N, K], x [K] -> y [N]). */
+int zoo_f32_gemv_ref(const float *w, int64_t n, int64_t k, const float *x, const float *bias, float *y);
 const char *zoo_f32_kernel_name(void); /* "avx512", "avx2" or "scalar" */
 
 #ifdef __cplusplus
