@@ -7,8 +7,8 @@ after a warm-up, for Zoo and PyTorch alike; 2 threads by default. Models are mad
 temporary folder (never committed). Zoo is built in release mode first unless --zoo is given.
 
 Run: python3 benchmarks/bench_table.py [--runs 5] [--threads 2] [--zoo PATH] [--skip-vit]
-OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are left as the environment sets them (they affect Zoo's f32
-path and PyTorch); rerun under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` to see the difference.
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are left as the environment sets them; Zoo no longer uses
+OpenBLAS (its f32 kernels are its own), so they can only matter to PyTorch's BLAS.
 """
 import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
 

@@ -13,7 +13,7 @@ forward pass without image decoding.
 Timing: PyTorch runs `model(pixel_values)` under torch.no_grad() after one warm-up call; Zoo runs
 `zoo run MODEL --image batch.npy` once per process and reports the forward-pass time on stderr
 (weights loaded, not counted), so every Zoo run includes its first-call costs (buffer allocation,
-OpenBLAS thread start-up): conservative for Zoo. PyTorch and Zoo runs alternate, so both see
+thread pool start-up): conservative for Zoo. PyTorch and Zoo runs alternate, so both see
 the same machine load; each figure is the best of --runs.
 Both sides also print their logits' agreement (max |diff| / max |ref|) as a sanity check.
 """

@@ -5,9 +5,10 @@ import CKernels
 /// y = x . w^T + bias.  x: [M, K] (row stride K), w: [N, K], bias: [N] or nil -> y: [M, N]
 ///
 /// CKernels' own f32 kernels (zk_f32_*.c) on Zoo's thread pool: a blocked, register-tiled GEMM that
-/// packs weight panels as it goes, and for M <= 4 a GEMV that streams w once. Each output element is
-/// one chain of fused multiply-adds over k in order, so the result does not depend on the thread count,
-/// on how the work is split, nor on M (a row gives the same bits alone or in a batch).
+/// packs weight panels as it goes, for 2 <= M <= 4 a GEMV that streams w once, and for M == 1 (a
+/// decode step) 32-lane row dot products, four rows per pass. For M >= 2 each output element is one
+/// chain of fused multiply-adds over k in order; for M == 1 the fixed order of zoo_f32_gemv_ref.
+/// Either way the result never depends on the thread count or on how the work is split.
 /// Why not OpenBLAS sgemm any more: its own thread pool fought Zoo's spinning pool for the cores
 /// (~10% of the time in sched_yield), and per thread it was no faster on these shapes; see
 /// benchmarks/kernels/f32_bench.c for the figures.

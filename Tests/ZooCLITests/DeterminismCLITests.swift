@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 /// Logits do not depend on the thread count: every output element is computed by one thread with
-/// a fixed reduction order (CKernels' numerics contract; OpenBLAS is asked for the same).
+/// a fixed reduction order (CKernels' numerics contracts for the Q8_0, f32 and vector kernels).
 final class DeterminismCLITests: XCTestCase {
     let root = ZooCLI.root
 

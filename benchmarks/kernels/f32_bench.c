@@ -1,4 +1,5 @@
 /* Microbenchmark: Zoo's f32 GEMM / GEMV (zoo_f32_matmul) against OpenBLAS cblas_sgemm on the shapes
+   (OpenBLAS is only the yardstick here: `apt-get install libopenblas-dev` to build this; Zoo does not use it)
    of GPT-2 124M (N x K = 2304x768, 768x768, 3072x768, 768x3072, 50257x768) at M = 128 and M = 1, and
    of ViT-B/16 at batch 8 (M = 197 * 8), on 1 and 2 threads. Prints GFLOP/s (and GB/s of weights for
    M = 1) as medians; checks first that Zoo's result has the bits of zoo_f32_gemm_ref (sampled rows).

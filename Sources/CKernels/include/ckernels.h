@@ -161,7 +161,7 @@ int zoo_pool_size(const zoo_pool *pool);           /* threads including the call
 void zoo_pool_run(zoo_pool *pool, zoo_task_fn fn, void *ctx, int n_tasks);
 void zoo_pool_destroy(zoo_pool *pool);
 /* How long idle workers poll before sleeping (default 300 us, or ZOO_POOL_SPIN_US). Spinning
-   workers compete with other thread pools (OpenBLAS) for the cores: lower it, or set 0 before a
+   workers compete with other thread pools (a BLAS a caller links, say) for the cores: lower it, or set 0 before a
    stretch of other parallel work. Takes effect at once (a spinning worker checks it often). */
 void zoo_pool_set_spin_us(zoo_pool *pool, int spin_us);
 
