@@ -13,46 +13,16 @@
 
 /* A decode step's matrix-vector product, rows [r0, r1) of y = W x + bias, W [N, K] row-major:
    each row is a dot product in ZKV_LANES32 partial sums (lane l takes k = l, l + 32, ...; the last
-   partial chunk masked), combined in a fixed halving tree, then + bias. Four rows share each load
-   of x. Reading W once, front to back, is what a decode step is bound by. fmaf in every build (an
+   partial chunk masked), combined in a fixed halving tree, then + bias. One row at a time, so each
+   thread reads one sequential stream: reading W once, front to back, is what a decode step is
+   bound by (four rows side by side, sharing the loads of x, made four streams per thread and
+   GPT-2 124M f32 decode fell from ~69 to ~44 tokens/s here). fmaf in every build (an
    instruction in the AVX2/AVX-512 ones, libm in the plain one), so all variants give the bits of
    zoo_f32_gemv_ref. */
 #define ZKV_LANES32 32
 ZKV_ATTR static void ZKV_NAME(zkv_dot_rows)(const float *w, int64_t k, const float *x, const float *bias,
                                             float *y, int64_t r0, int64_t r1) {
-    int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) {
-        const float *w0 = w + r * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
-        float a0[ZKV_LANES32] = {0}, a1[ZKV_LANES32] = {0}, a2[ZKV_LANES32] = {0}, a3[ZKV_LANES32] = {0};
-        int64_t p = 0;
-        for (; p + ZKV_LANES32 <= k; p += ZKV_LANES32)
-            for (int l = 0; l < ZKV_LANES32; l++) {
-                const float xv = x[p + l];
-                a0[l] = fmaf(xv, w0[p + l], a0[l]);
-                a1[l] = fmaf(xv, w1[p + l], a1[l]);
-                a2[l] = fmaf(xv, w2[p + l], a2[l]);
-                a3[l] = fmaf(xv, w3[p + l], a3[l]);
-            }
-        for (int l = 0; p + l < k; l++) {
-            const float xv = x[p + l];
-            a0[l] = fmaf(xv, w0[p + l], a0[l]);
-            a1[l] = fmaf(xv, w1[p + l], a1[l]);
-            a2[l] = fmaf(xv, w2[p + l], a2[l]);
-            a3[l] = fmaf(xv, w3[p + l], a3[l]);
-        }
-        for (int h = ZKV_LANES32 / 2; h > 0; h /= 2)
-            for (int l = 0; l < h; l++) {
-                a0[l] = a0[l] + a0[l + h];
-                a1[l] = a1[l] + a1[l + h];
-                a2[l] = a2[l] + a2[l + h];
-                a3[l] = a3[l] + a3[l + h];
-            }
-        y[r] = bias ? a0[0] + bias[r] : a0[0];
-        y[r + 1] = bias ? a1[0] + bias[r + 1] : a1[0];
-        y[r + 2] = bias ? a2[0] + bias[r + 2] : a2[0];
-        y[r + 3] = bias ? a3[0] + bias[r + 3] : a3[0];
-    }
-    for (; r < r1; r++) {
+    for (int64_t r = r0; r < r1; r++) {
         const float *w0 = w + r * k;
         float a0[ZKV_LANES32] = {0};
         int64_t p = 0;
