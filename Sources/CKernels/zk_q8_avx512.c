@@ -144,7 +144,7 @@ ZK_AVX512 static inline __m512 gemv_group(const uint8_t *gp, int64_t nb, const z
 /* GEMM tile: NG (1 or 2) groups of 16 rows x MR activation rows, for every block. Each broadcast of 4
    activation bytes feeds NG VPDPBUSD and each weight vector is used MR times; one accumulator chain per
    (row, group), so MR * NG = 12 independent chains cover VPDPBUSD's latency (4 cycles).
-   What bounds it (measured on Zen 5, benchmarks/kernels/vnni_ports.c): a 512-bit VPDPBUSD issues once
+   What bounds it (measured on this AMD EPYC, family 25 model 17, i.e. Zen 4, benchmarks/kernels/vnni_ports.c): a 512-bit VPDPBUSD issues once
    per cycle, and VMULPS zmm takes the same slot (VADDPS, VCVTDQ2PS, broadcast loads do not), so the
    contract's two multiplies per (row, block) cost 2 slots per 8 VPDPBUSD: at most 80% of the int8
    peak, 1.25 cycles per VPDPBUSD. With weights in cache this tile and the former one-group, 8-row tile

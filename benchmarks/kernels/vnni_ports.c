@@ -4,7 +4,7 @@
    VPDPBUSD a core issues per cycle, and which of the float step's instructions compete with them.
    Each loop body is 16 independent VPDPBUSD (plus 4 or 8 other instructions); cycles are counted
    against a chain of dependent integer adds (1 cycle each), so the TSC rate does not matter.
-   On the Zen 5 this project runs on: zmm VPDPBUSD 1.0 cycle (ymm 0.5: 512-bit ops take both halves),
+   On the AMD EPYC this project runs on (cpuid family 25 model 17: Zen 4): zmm VPDPBUSD 1.0 cycle (ymm 0.5: 512-bit ops take both halves),
    latency 4; 16 VPDPBUSD + 4 VMULPS take 20 cycles (the multiplies share the slot), while
    + 4 VADDPS / VCVTDQ2PS / VPADDD / 8 broadcast loads stay at 16. So the Q8_0 contract's two
    multiplies per (row, block) against 8 VPDPBUSD cap a GEMM at 8/10 of the int8 peak. */
