@@ -196,10 +196,6 @@ for r in $(seq "$ROUNDS"); do
     zoo_bench "$WORK/zoo-$dt.gguf" "$dt" "b-zoo0-$dt" 1 >/dev/null
   done
 done
-wait_for_quiet "zoo bench q8_0, OPENBLAS_* unset"
-zoo_bench "$WORK/zoo-q8_0.gguf" q8_0 b-zoo-noblasenv-q8_0 128 -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE >/dev/null
-wait_for_quiet "zoo bench f32, OPENBLAS_* unset"
-zoo_bench "$WORK/zoo-f32.gguf" f32 b-zoo-noblasenv-f32 128 -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE >/dev/null
 
 stat3() {  # median [min-max] of a samples file
   sort -g "$1" | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2
@@ -212,7 +208,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 LLAMA_COMMIT=${LLAMA_CPP_COMMIT:-$(git -C "$LLAMA_CPP_DIR" rev-parse --short HEAD 2>/dev/null || echo "unknown (not a git checkout)")}
 echo "GPT-2 124M shape (random weights, seed 0, real GPT-2 tokenizer); $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "llama.cpp: $LLAMA_CPP_DIR (commit $LLAMA_COMMIT); zoo: $ZOO ($("$ZOO" --version), int8 kernel $KERNEL); threads $THREADS"
-echo "environment: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-(unset)} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-(unset)}"
+echo "environment: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-(unset)} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-(unset)} (they can affect llama.cpp builds that use OpenBLAS; Zoo does not)"
 echo
 echo "conversion of the HF folder (median of $CONVERT_RUNS, page cache warm; zoo also re-reads and checks its output and syncs it)"
 printf '  %-10s %16s %16s %16s %16s %12s\n' dtype "llama.cpp s" "zoo s" "llama/zoo time" "llama.cpp RSS MiB" "zoo RSS MiB"
@@ -234,7 +230,6 @@ for dt in q8_0 f32; do
   printf '  %-34s %26s %26s\n' "llama-bench $dt" "$(stat3 "$LOG/b-llama-$dt.pp")" "$(stat3 "$LOG/b-llama-$dt.tg")"
   printf '  %-34s %26s %26s\n' "zoo bench $dt (tg after the prompt)" "$(stat3 "$LOG/b-zoo-$dt.pp")" "$(stat3 "$LOG/b-zoo-$dt.tg")"
   printf '  %-34s %26s %26s\n' "zoo bench $dt (tg from 1 token)" "" "$(stat3 "$LOG/b-zoo0-$dt.tg")"
-  printf '  %-34s %26s %26s\n' "zoo $dt, OPENBLAS_* unset (1 call)" "$(stat3 "$LOG/b-zoo-noblasenv-$dt.pp")" "$(stat3 "$LOG/b-zoo-noblasenv-$dt.tg")"
   printf '  %-34s %26s %26s\n' "zoo / llama.cpp $dt (medians)" \
     "$(ratio "$(med "$LOG/b-zoo-$dt.pp")" "$(med "$LOG/b-llama-$dt.pp")")" \
     "$(ratio "$(med "$LOG/b-zoo0-$dt.tg")" "$(med "$LOG/b-llama-$dt.tg")")"
