@@ -67,7 +67,7 @@ final class CKernelsVectorTests: XCTestCase {
         // (0 * inf, as PyTorch's float32 GELU), huge negatives give -0, signed zeros keep their sign.
         CK.forEachVariant { v in
             for form in ["tanh", "erf"] {
-                var special: [Float] = [.nan, .infinity, -.infinity, -200, 0, -0.0, 1e-40]
+                var special: [Float] = [.nan, .infinity, -.infinity, -200, 0, -0.0, Float.leastNormalMagnitude / 128]
                 special.withUnsafeMutableBufferPointer {
                     if form == "tanh" { geluTanh($0.baseAddress!, count: $0.count) } else { geluErf($0.baseAddress!, count: $0.count) }
                 }
@@ -77,7 +77,7 @@ final class CKernelsVectorTests: XCTestCase {
                 XCTAssertEqual(special[3].bitPattern, (-0.0 as Float).bitPattern, "\(form) -200, \(v)")
                 XCTAssertEqual(special[4].bitPattern, (0.0 as Float).bitPattern, "\(form) +0, \(v)")
                 XCTAssertEqual(special[5].bitPattern, (-0.0 as Float).bitPattern, "\(form) -0, \(v)")
-                XCTAssertLessThan(abs(special[6]), 1e-39, "\(form) denormal, \(v)")
+                XCTAssertLessThan(abs(special[6]), Float.leastNormalMagnitude, "\(form) denormal, \(v)")
             }
         }
     }
