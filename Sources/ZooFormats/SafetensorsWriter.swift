@@ -62,18 +62,12 @@ public final class SafetensorsWriter: ChunkedCheckpointWriter {
     public func dataOffset(_ name: String) -> Int? { order.index[name].map { dataStart + order.offsets[$0] } }
 
     public func write(_ name: String, at offset: Int, _ bytes: UnsafeRawBufferPointer) throws {
-        lock.lock()
-        let at: Int
-        do { at = try order.cover(name, offset: offset, count: bytes.count) } catch { lock.unlock(); throw error }
-        lock.unlock()
+        let at = try lock.withLock { try order.cover(name, offset: offset, count: bytes.count) }
         try output.write(at: dataStart + at, bytes)
     }
 
     public func readBack(_ name: String, offset: Int, into: UnsafeMutableRawBufferPointer) throws {
-        lock.lock()
-        let at: Int
-        do { at = try order.written(name, offset: offset, count: into.count) } catch { lock.unlock(); throw error }
-        lock.unlock()
+        let at = try lock.withLock { try order.written(name, offset: offset, count: into.count) }
         try output.readBack(at: dataStart + at, into: into)
     }
 
