@@ -172,20 +172,7 @@ final class CKernelsVectorTests: XCTestCase {
         let heads = 4, d = 16, c = heads * d, total = 131
         let qkv = r.array(total * 3 * c, 2)
         func run(prefill: Int) throws -> [Float] {
-            let cache = KVCache(layers: 1, capacity: total, width: c)
-            var out = [Float](repeating: 0, count: total * c)
-            var scratch = [Float](repeating: 0, count: causalSelfAttentionScratch(rows: total, keys: total, heads: heads))
-            try qkv.withUnsafeBufferPointer { src in
-                try out.withUnsafeMutableBufferPointer { dst in
-                    try causalSelfAttention(qkv: src.baseAddress!, rows: prefill, width: c, heads: heads, cache: cache, layer: 0,
-                                            past: 0, scratch: &scratch, into: dst.baseAddress!)
-                    for p in prefill..<total {
-                        try causalSelfAttention(qkv: src.baseAddress! + p * 3 * c, rows: 1, width: c, heads: heads, cache: cache,
-                                                layer: 0, past: p, scratch: &scratch, into: dst.baseAddress! + p * c)
-                    }
-                }
-            }
-            return out
+            try attentionPrefillThenSteps(qkv: qkv, heads: heads, width: c, total: total, prefill: prefill)
         }
         var byVariant: [String: [UInt32]] = [:]
         try CK.forEachVariant { v in

@@ -19,6 +19,26 @@ func maxRelativeError(_ a: [Float], _ b: [Float]) -> Float {
     return a.count == b.count ? (scale > 0 ? diff / scale : diff) : .infinity
 }
 
+/// Causal self-attention through a fresh KV cache: rows 0 ..< prefill in one call, then one step
+/// per remaining row.  qkv: [total, 3C] -> [total, C]
+func attentionPrefillThenSteps(qkv: [Float], heads: Int, width c: Int, total: Int, prefill: Int) throws -> [Float] {
+    let cache = KVCache(layers: 1, capacity: total, width: c)
+    var out = [Float](repeating: 0, count: total * c)
+    var scratch = [Float](repeating: 0, count: causalSelfAttentionScratch(rows: total, keys: total, heads: heads))
+    try qkv.withUnsafeBufferPointer { src in
+        try out.withUnsafeMutableBufferPointer { dst in
+            guard let q = src.baseAddress, let o = dst.baseAddress else { return }
+            try causalSelfAttention(qkv: q, rows: prefill, width: c, heads: heads, cache: cache, layer: 0,
+                                    past: 0, scratch: &scratch, into: o)
+            for p in prefill..<total {
+                try causalSelfAttention(qkv: q + p * 3 * c, rows: 1, width: c, heads: heads, cache: cache,
+                                        layer: 0, past: p, scratch: &scratch, into: o + p * c)
+            }
+        }
+    }
+    return out
+}
+
 final class OpsTests: XCTestCase {
     func testGeluTanhMatchesReferenceAndKnownValues() {
         var r = TestValues(seed: 1)
@@ -109,19 +129,7 @@ final class OpsTests: XCTestCase {
         var r = TestValues(seed: 6)
         let heads = 3, d = 8, c = heads * d, total = 11, prefill = 6
         let qkv = r.array(total * 3 * c)
-        let cache = KVCache(layers: 1, capacity: total, width: c)
-        var out = [Float](repeating: 0, count: total * c)
-        var scratch = [Float](repeating: 0, count: causalSelfAttentionScratch(rows: total, keys: total, heads: heads))
-        try qkv.withUnsafeBufferPointer { src in
-            try out.withUnsafeMutableBufferPointer { dst in
-                try causalSelfAttention(qkv: src.baseAddress!, rows: prefill, width: c, heads: heads, cache: cache, layer: 0,
-                                    past: 0, scratch: &scratch, into: dst.baseAddress!)
-                for p in prefill..<total {
-                    try causalSelfAttention(qkv: src.baseAddress! + p * 3 * c, rows: 1, width: c, heads: heads, cache: cache,
-                                        layer: 0, past: p, scratch: &scratch, into: dst.baseAddress! + p * c)
-                }
-            }
-        }
+        let out = try attentionPrefillThenSteps(qkv: qkv, heads: heads, width: c, total: total, prefill: prefill)
         func part(_ o: Int) -> [Float] {
             var values: [Float] = []
             for i in 0..<total {
