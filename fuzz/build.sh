@@ -47,7 +47,7 @@ if [ "$WHAT" != formats ]; then
   swift_library ZooKernels Sources/ZooKernels/*.swift
   # -enable-testing: the config target checks internal sizes (ViTConfig.tableSizes) the loaders use.
   EXTRA=-enable-testing swift_library ZooModels $(find Sources/ZooModels -name '*.swift' | sort)
-  swiftc "${FLAGS[@]}" -module-name FuzzModels -o "$OUT/fuzz-models" fuzz/targets/models.swift \
+  swiftc "${FLAGS[@]}" -module-name FuzzModels -o "$OUT/fuzz-models" fuzz/targets/models.swift fuzz/targets/ModelFuzzHarness.swift \
     -L "$OUT" -lZooModels -lZooKernels -lZooFormats -lZooTensor \
     "$OUT"/chash/*.o "$OUT"/ckernels/*.o "$OUT"/cimagecodec/*.o -ljson-c -lz -lpng16 -ljpeg
   echo "built $OUT/fuzz-models"

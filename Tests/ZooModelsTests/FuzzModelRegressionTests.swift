@@ -5,18 +5,16 @@ import ZooTensor
 @testable import ZooModels
 
 /// Replays every input the model-side fuzz targets ever flagged (fuzz/regressions/<target>/* for
-/// tokenizer-vocab, tokenizer-json, tokenizer-gguf, config, image) through the same entry points
-/// as fuzz/targets/models.swift, with the same splitting of one input into files: each must be
-/// accepted or rejected with a ZooError, never crash. (The file-format targets are replayed by
+/// tokenizer-vocab, tokenizer-json, tokenizer-gguf, config, image) through the fuzz targets' own
+/// harness (ModelFuzzHarness.swift, a link to fuzz/targets/ModelFuzzHarness.swift): each must be
+/// accepted or rejected with a ZooError, never crash or break an invariant. (The file-format targets are replayed by
 /// ZooFormatsTests/FuzzRegressionTests.)
 final class FuzzModelRegressionTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
-    static let targets = ["tokenizer-vocab", "tokenizer-json", "tokenizer-gguf", "config", "image"]
-
     func testEveryModelRegressionInputIsHandled() throws {
         var replayed = 0
-        for target in Self.targets {
+        for target in modelFuzzTargets {
             let folder = Self.root + "/fuzz/regressions/" + target
             for name in ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted() {
                 let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
@@ -68,93 +66,18 @@ final class FuzzModelRegressionTests: XCTestCase {
     func testSplitting() {
         let bytes: [UInt8] = [1, 2, 0, 3, 0, 4, 0, 5]
         bytes.withUnsafeBytes { raw in
-            XCTAssertEqual(Self.parts(raw, 3).map { $0.map(Array.init) }, [[1, 2], [3], [4, 0, 5]])
-            XCTAssertEqual(Self.parts(raw, 1).map { $0.map(Array.init) }, [bytes])
+            XCTAssertEqual(fuzzParts(raw, 3).map { $0.map(Array.init) }, [[1, 2], [3], [4, 0, 5]])
+            XCTAssertEqual(fuzzParts(raw, 1).map { $0.map(Array.init) }, [bytes])
         }
         [UInt8]([7]).withUnsafeBytes { raw in
-            XCTAssertEqual(Self.parts(raw, 3).map { $0.map(Array.init) }, [[7], nil, nil])
+            XCTAssertEqual(fuzzParts(raw, 3).map { $0.map(Array.init) }, [[7], nil, nil])
         }
     }
 
+    /// The fuzz target's work on one input, without the round-trip check the fuzzer adds.
     static func replay(_ target: String, _ bytes: UnsafeRawBufferPointer) throws {
-        switch target {
-        case "tokenizer-vocab":
-            let p = parts(bytes, 3)
-            let tokenizer = try GPT2Tokenizer(vocabJSON: text(p[0]), mergesTXT: text(p[1]))
-            try exercise(tokenizer, text(p[2]))
-        case "tokenizer-json":
-            let p = parts(bytes, 2)
-            try exercise(try GPT2Tokenizer(tokenizerJSON: text(p[0])), text(p[1]))
-        case "tokenizer-gguf":
-            let reader = try GGUFReader(file: MappedFile(copying: bytes, path: "regression.gguf"))
-            try exercise(try GPT2Tokenizer(gguf: reader), text(UnsafeRawBufferPointer(rebasing: bytes.suffix(1024))))
-        case "config":
-            try config(bytes)
-        case "image":
-            let image = try ImageDecoder.decode(bytes: bytes, path: "regression")
-            for p in [ImagePreprocessing.huggingFaceDefaults(imageSize: 16), .timmDefaults(imageSize: 12)] {
-                XCTAssertEqual(try p.pixelValues(image).count, 3 * p.height * p.width)
-            }
-        default:
-            XCTFail("unknown fuzz target \(target)")
+        try runModelFuzzTarget(target, bytes, checkRoundTrip: false) {
+            try Checkpoint.open(root + "/fixtures/vit/timm-tiny/model.safetensors")
         }
-    }
-
-    /// Splits at the first `count - 1` zero bytes; parts after the last zero byte found are nil.
-    static func parts(_ bytes: UnsafeRawBufferPointer, _ count: Int) -> [UnsafeRawBufferPointer?] {
-        var out: [UnsafeRawBufferPointer?] = []
-        var rest: UnsafeRawBufferPointer? = bytes
-        for _ in 0..<(count - 1) {
-            guard let r = rest else { out.append(nil); continue }
-            if let end = r.firstIndex(of: 0) {
-                out.append(UnsafeRawBufferPointer(rebasing: r[..<end]))
-                rest = UnsafeRawBufferPointer(rebasing: r[(end + 1)...])
-            } else {
-                out.append(r)
-                rest = nil
-            }
-        }
-        out.append(rest)
-        return out
-    }
-
-    static func text(_ bytes: UnsafeRawBufferPointer?) -> String {
-        bytes.map { String(decoding: $0, as: UTF8.self) } ?? ""
-    }
-
-    static func exercise(_ tokenizer: GPT2Tokenizer, _ sample: String) throws {
-        let ids = tokenizer.encode(sample)
-        _ = try tokenizer.decode(ids)
-        var stream = tokenizer.makeStreamingDecoder()
-        for id in ids { _ = try stream.feed(id) }
-        _ = stream.flush()
-        for bad in [-1, tokenizer.vocabularySize, Int.max, Int.min] {
-            XCTAssertThrowsError(try tokenizer.decode([bad]))
-        }
-    }
-
-    /// What ViTLoader.describe / GPT2Loader compute from config files before reading a weight.
-    static func config(_ bytes: UnsafeRawBufferPointer) throws {
-        let p = parts(bytes, 2)
-        let json = try JSON.parse(p[0]!, what: "config.json", path: "config.json")
-        let config: ViTConfig
-        if json["architecture"]?.string != nil {
-            let reader = try Checkpoint.open(root + "/fixtures/vit/timm-tiny/model.safetensors")
-            config = try ViTConfig.fromTimm(json, reader: reader, path: "config.json")
-            _ = try ImagePreprocessing.fromTimm(json["pretrained_cfg"] ?? .object([]), imageSize: config.imageHeight,
-                                                path: "config.json")
-        } else if json["model_type"]?.string == "vit" {
-            config = try ViTConfig.fromHuggingFace(json, path: "config.json")
-            if let pp = p[1] {
-                _ = try ImagePreprocessing.fromHuggingFace(
-                    try JSON.parse(pp, what: "preprocessor_config.json", path: "preprocessor_config.json"),
-                    imageSize: config.imageHeight, path: "preprocessor_config.json")
-            }
-        } else {
-            let config = try GPT2Config.fromHF(json: json, path: "config.json")
-            _ = (config.sizes, config.headDim)
-            return
-        }
-        _ = (config.tableSizes, config.numTokens, config.headDim, ViTNamingTables.table(for: config.convention))
     }
 }
