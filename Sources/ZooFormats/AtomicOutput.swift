@@ -152,7 +152,7 @@ public final class AtomicOutput {
         lock.lock(); defer { lock.unlock() }
         flushed += bytes.count
         if flushed - writebackStarted >= AtomicOutput.writebackStride {
-            AtomicOutput.startWriteback?(fd, 0, 0, 2 /* SYNC_FILE_RANGE_WRITE, whole file */)
+            _ = AtomicOutput.startWriteback?(fd, 0, 0, 2 /* SYNC_FILE_RANGE_WRITE, whole file */)
             writebackStarted = flushed
         }
     }
@@ -193,7 +193,7 @@ public final class AtomicOutput {
         flushed += bytes.count
         if flushed - writebackStarted >= AtomicOutput.writebackStride {
             // Asynchronous: returns at once; fsync in commit() then has little left to wait for.
-            AtomicOutput.startWriteback?(fd, Int64(writebackStarted), Int64(flushed - writebackStarted), 2 /* SYNC_FILE_RANGE_WRITE */)
+            _ = AtomicOutput.startWriteback?(fd, Int64(writebackStarted), Int64(flushed - writebackStarted), 2 /* SYNC_FILE_RANGE_WRITE */)
             writebackStarted = flushed
         }
     }

@@ -18,7 +18,11 @@ public final class PackedQ8_0: @unchecked Sendable {
         rows = n
         cols = k
         byteCount = zoo_q8_0_packed_size(Int64(n), Int64(k))
-        packed = .allocate(byteCount: max(byteCount, 1), alignment: 64)
+        // Huge-page-backed weight memory: decode streams all of it every token (see zk_memory.c).
+        guard byteCount > 0, let memory = zoo_weights_alloc(byteCount) else {
+            throw ZooError("cannot allocate \(byteCount) bytes for a Q8_0 weight [\(n), \(k)]")
+        }
+        packed = memory
         // Q8_0 blocks are 2-byte aligned structs; a file view may be at any offset, so copy when odd.
         let status: Int32
         if Int(bitPattern: base) % 2 == 0 {
@@ -30,7 +34,7 @@ public final class PackedQ8_0: @unchecked Sendable {
             status = zoo_q8_0_repack(copy.assumingMemoryBound(to: zoo_block_q8_0.self), Int64(n), Int64(k), packed)
         }
         if status != 0 {
-            packed.deallocate()
+            zoo_weights_free(packed)
             throw ZooError("cannot repack a Q8_0 weight [\(n), \(k)] (kernel error \(status))")
         }
     }
@@ -48,7 +52,7 @@ public final class PackedQ8_0: @unchecked Sendable {
         return try blocks.withUnsafeBytes { try PackedQ8_0(blocks: $0, rows: n, cols: k) }
     }
 
-    deinit { packed.deallocate() }
+    deinit { zoo_weights_free(packed) }
 
     /// y = x W^T + bias.  x: [T, K] -> y: [T, N]; activations are quantized per 32-block on the fly.
     func forward(_ x: UnsafePointer<Float>, rows t: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {

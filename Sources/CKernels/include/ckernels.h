@@ -146,6 +146,12 @@ int zoo_q8_0_gemm_ref(const zoo_block_q8_0 *w, int64_t n, int64_t k, const zoo_b
                       int64_t m, const float *bias, float *y, int64_t ldy, int64_t row_begin,
                       int64_t row_end);
 
+/* Weight memory (zk_memory.c): buffers that live as long as a model, 64-byte aligned, carved from
+ * 2 MiB-aligned chunks advised to use transparent huge pages (Linux; a hint, silently ignored where
+ * unsupported). zoo_weights_alloc returns NULL on failure; release with zoo_weights_free (thread-safe). */
+void *zoo_weights_alloc(size_t bytes);
+void zoo_weights_free(void *p);
+
 /* ---------------------------------------------------------------------------------------------
  * Thread pool: n_threads counts the caller, which runs tasks too (n - 1 workers are started).
  * Workers spin for a short while after each run, then sleep, so back-to-back runs (a decode step)
