@@ -1,42 +1,20 @@
 /* Scaled dot-product attention for one head and a block of query rows, in plain C compiled once
-   per instruction set (zk_vector.c includes this file with ZKV_NAME / ZKV_ATTR / ZKV_FMA /
-   ZKV_BLOCK set). Keys come transposed (kt: row e holds element e of every key), so a score is
-   a plain accumulation over the head dimension and many scores advance side by side in vector
-   lanes, with no horizontal sums.
+   per instruction set and key/value element type (zk_vector.c includes this file with ZKV_NAME /
+   ZKV_ATTR / ZKV_FMA / ZKV_BLOCK set, and ZKA_NAME / ZKA_STORE / ZKA_KV / ZKA_LOAD for the cache's
+   element: f32, or IEEE f16 widened exactly to f32 as it is read). Keys come transposed (kt: row
+   e holds element e of every key), so a score is a plain accumulation over the head dimension and
+   many scores advance side by side in vector lanes, with no horizontal sums.
 
    Every output element is one fixed sequence of operations: score(i, j) = scale * (sum over e
    ascending of q[i][e] * kt[e][j], one accumulator); zk_vector's softmax; out(i, e) = sum over j
    ascending of p(i, j) * v[j][e], one accumulator. Blocking, pairing rows and splitting into tasks
    only decide which lanes run side by side, so the bits do not depend on the thread count or the
    split. ZKV_FMA is fused in the AVX2/AVX-512 builds and unfused in the plain one: variants agree
-   to rounding, each is deterministic. */
-
-/* A decode step's matrix-vector product, rows [r0, r1) of y = W x + bias, W [N, K] row-major:
-   each row is a dot product in ZKV_LANES32 partial sums (lane l takes k = l, l + 32, ...; the last
-   partial chunk masked), combined in a fixed halving tree, then + bias. One row at a time, so each
-   thread reads one sequential stream: reading W once, front to back, is what a decode step is
-   bound by (four rows side by side, sharing the loads of x, made four streams per thread and
-   GPT-2 124M f32 decode fell from ~69 to ~44 tokens/s here). fmaf in every build (an
-   instruction in the AVX2/AVX-512 ones, libm in the plain one), so all variants give the bits of
-   zoo_f32_gemv_ref. */
-#define ZKV_LANES32 32
-ZKV_ATTR static void ZKV_NAME(zkv_dot_rows)(const float *w, int64_t k, const float *x, const float *bias,
-                                            float *y, int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) {
-        const float *w0 = w + r * k;
-        float a0[ZKV_LANES32] = {0};
-        int64_t p = 0;
-        for (; p + ZKV_LANES32 <= k; p += ZKV_LANES32)
-            for (int l = 0; l < ZKV_LANES32; l++) a0[l] = fmaf(x[p + l], w0[p + l], a0[l]);
-        for (int l = 0; p + l < k; l++) a0[l] = fmaf(x[p + l], w0[p + l], a0[l]);
-        for (int h = ZKV_LANES32 / 2; h > 0; h /= 2)
-            for (int l = 0; l < h; l++) a0[l] = a0[l] + a0[l + h];
-        y[r] = bias ? a0[0] + bias[r] : a0[0];
-    }
-}
+   to rounding, each is deterministic. The f16 build runs the same operations on the widened
+   values, so it gives the bits the f32 build gives on K and V decoded from f16. */
 
 /* One or two query rows against keys [0, n): s0 (and s1 when q1) get the scaled scores. */
-ZKV_ATTR static inline void ZKV_NAME(zka_scores)(const float *q0, const float *q1, const float *kt, int64_t ldkt,
+ZKV_ATTR static inline void ZKA_NAME(zka_scores)(const float *q0, const float *q1, const ZKA_KV *kt, int64_t ldkt,
                                                  int64_t d, int64_t n, float scale, float *s0, float *s1) {
     if (!q1) {
         /* One row (a decode step): the keys are cold (the weights streamed through the caches
@@ -44,21 +22,24 @@ ZKV_ATTR static inline void ZKV_NAME(zka_scores)(const float *q0, const float *q
            scores in s0; the same operations in the same order as the blocked form below. */
         for (int64_t j = 0; j < n; j++) s0[j] = 0.0f;
         for (int64_t e = 0; e < d; e++) {
-            const float x0 = q0[e], *row = kt + e * ldkt;
-            for (int64_t j = 0; j < n; j++) s0[j] = ZKV_FMA(x0, row[j], s0[j]);
+            const float x0 = q0[e];
+            const ZKA_KV *row = kt + e * ldkt;
+            for (int64_t j = 0; j < n; j++) s0[j] = ZKV_FMA(x0, ZKA_LOAD(row[j]), s0[j]);
         }
         for (int64_t j = 0; j < n; j++) s0[j] = s0[j] * scale;
         return;
     }
     for (int64_t j0 = 0; j0 < n; j0 += ZKV_BLOCK) {
         float a0[ZKV_BLOCK] = {0}, a1[ZKV_BLOCK] = {0};
-        const float *col = kt + j0;
+        const ZKA_KV *col = kt + j0;
         if (n - j0 >= ZKV_BLOCK) {
             for (int64_t e = 0; e < d; e++) {
-                const float x0 = q0[e], x1 = q1[e], *row = col + e * ldkt;
+                const float x0 = q0[e], x1 = q1[e];
+                const ZKA_KV *row = col + e * ldkt;
                 for (int j = 0; j < ZKV_BLOCK; j++) {
-                    a0[j] = ZKV_FMA(x0, row[j], a0[j]);
-                    a1[j] = ZKV_FMA(x1, row[j], a1[j]);
+                    const float kv = ZKA_LOAD(row[j]);
+                    a0[j] = ZKV_FMA(x0, kv, a0[j]);
+                    a1[j] = ZKV_FMA(x1, kv, a1[j]);
                 }
             }
         } else {
@@ -66,9 +47,10 @@ ZKV_ATTR static inline void ZKV_NAME(zka_scores)(const float *q0, const float *q
                so the accumulators stay in registers) */
             const int64_t len = n - j0;
             for (int64_t e = 0; e < d; e++) {
-                const float x0 = q0[e], x1 = q1[e], *row = col + e * ldkt;
+                const float x0 = q0[e], x1 = q1[e];
+                const ZKA_KV *row = col + e * ldkt;
                 for (int j = 0; j < ZKV_BLOCK; j++) {
-                    const float kv = j < len ? row[j] : 0.0f;
+                    const float kv = j < len ? ZKA_LOAD(row[j]) : 0.0f;
                     a0[j] = ZKV_FMA(x0, kv, a0[j]);
                     a1[j] = ZKV_FMA(x1, kv, a1[j]);
                 }
@@ -82,41 +64,47 @@ ZKV_ATTR static inline void ZKV_NAME(zka_scores)(const float *q0, const float *q
 
 /* out0[e] = sum_{j < n0} p0[j] v[j][e] and, when p1, out1[e] = sum_{j < n1} p1[j] v[j][e]
    (n1 >= n0), j ascending, for e in [0, d). */
-ZKV_ATTR static inline void ZKV_NAME(zka_mix)(const float *p0, int64_t n0, const float *p1, int64_t n1,
-                                              const float *v, int64_t ldv, int64_t d, float *out0, float *out1) {
+ZKV_ATTR static inline void ZKA_NAME(zka_mix)(const float *p0, int64_t n0, const float *p1, int64_t n1,
+                                              const ZKA_KV *v, int64_t ldv, int64_t d, float *out0, float *out1) {
     for (int64_t e0 = 0; e0 < d; e0 += ZKV_BLOCK) {
         float a0[ZKV_BLOCK] = {0}, a1[ZKV_BLOCK] = {0};
-        const float *col = v + e0;
+        const ZKA_KV *col = v + e0;
         const int64_t len = d - e0 < ZKV_BLOCK ? d - e0 : ZKV_BLOCK;
         if (len == ZKV_BLOCK) {
             int64_t j = 0;
             if (p1) {
                 for (; j < n0; j++) {
-                    const float w0 = p0[j], w1 = p1[j], *row = col + j * ldv;
+                    const float w0 = p0[j], w1 = p1[j];
+                    const ZKA_KV *row = col + j * ldv;
                     for (int e = 0; e < ZKV_BLOCK; e++) {
-                        a0[e] = ZKV_FMA(w0, row[e], a0[e]);
-                        a1[e] = ZKV_FMA(w1, row[e], a1[e]);
+                        const float x = ZKA_LOAD(row[e]);
+                        a0[e] = ZKV_FMA(w0, x, a0[e]);
+                        a1[e] = ZKV_FMA(w1, x, a1[e]);
                     }
                 }
                 for (; j < n1; j++) {
-                    const float w1 = p1[j], *row = col + j * ldv;
-                    for (int e = 0; e < ZKV_BLOCK; e++) a1[e] = ZKV_FMA(w1, row[e], a1[e]);
+                    const float w1 = p1[j];
+                    const ZKA_KV *row = col + j * ldv;
+                    for (int e = 0; e < ZKV_BLOCK; e++) a1[e] = ZKV_FMA(w1, ZKA_LOAD(row[e]), a1[e]);
                 }
             } else {
                 for (; j < n0; j++) {
-                    const float w0 = p0[j], *row = col + j * ldv;
-                    for (int e = 0; e < ZKV_BLOCK; e++) a0[e] = ZKV_FMA(w0, row[e], a0[e]);
+                    const float w0 = p0[j];
+                    const ZKA_KV *row = col + j * ldv;
+                    for (int e = 0; e < ZKV_BLOCK; e++) a0[e] = ZKV_FMA(w0, ZKA_LOAD(row[e]), a0[e]);
                 }
             }
         } else {
             for (int64_t j = 0; j < n0; j++) {
-                const float w0 = p0[j], *row = col + j * ldv;
-                for (int64_t e = 0; e < len; e++) a0[e] = ZKV_FMA(w0, row[e], a0[e]);
+                const float w0 = p0[j];
+                const ZKA_KV *row = col + j * ldv;
+                for (int64_t e = 0; e < len; e++) a0[e] = ZKV_FMA(w0, ZKA_LOAD(row[e]), a0[e]);
             }
             if (p1)
                 for (int64_t j = 0; j < n1; j++) {
-                    const float w1 = p1[j], *row = col + j * ldv;
-                    for (int64_t e = 0; e < len; e++) a1[e] = ZKV_FMA(w1, row[e], a1[e]);
+                    const float w1 = p1[j];
+                    const ZKA_KV *row = col + j * ldv;
+                    for (int64_t e = 0; e < len; e++) a1[e] = ZKV_FMA(w1, ZKA_LOAD(row[e]), a1[e]);
                 }
         }
         for (int64_t e = 0; e < len; e++) out0[e0 + e] = a0[e];
@@ -128,10 +116,11 @@ ZKV_ATTR static inline void ZKV_NAME(zka_mix)(const float *p0, int64_t n0, const
 /* Query rows [i0, i1) of one head, two at a time. q, kt, v, out point at the head's first column
    (kt: its first row); scores holds 2 * s floats. Query i sees keys 0 .. s - t + i when causal,
    else all s. */
-ZKV_ATTR static void ZKV_NAME(zka_head_rows)(const float *q, int64_t ldq, const float *kt, int64_t ldkt,
-                                             const float *v, int64_t ldv, int64_t t, int64_t s, int64_t d,
+ZKV_ATTR static void ZKA_NAME(zka_head_rows)(const float *q, int64_t ldq, const ZKA_STORE *kt_, int64_t ldkt,
+                                             const ZKA_STORE *v_, int64_t ldv, int64_t t, int64_t s, int64_t d,
                                              int causal, float scale, int64_t i0, int64_t i1,
                                              float *scores, float *out, int64_t ldo) {
+    const ZKA_KV *kt = (const ZKA_KV *)kt_, *v = (const ZKA_KV *)v_;
     const int64_t past = s - t;
     float *s0 = scores, *s1 = scores + s;
     for (int64_t i = i0; i < i1; i += 2) {
@@ -139,9 +128,9 @@ ZKV_ATTR static void ZKV_NAME(zka_head_rows)(const float *q, int64_t ldq, const 
         const int64_t n0 = causal ? past + i + 1 : s;
         const int64_t n1 = pair ? (causal ? n0 + 1 : s) : 0;
         const float *q1 = pair ? q + (i + 1) * ldq : NULL;
-        ZKV_NAME(zka_scores)(q + i * ldq, q1, kt, ldkt, d, pair ? n1 : n0, scale, s0, s1);
+        ZKA_NAME(zka_scores)(q + i * ldq, q1, kt, ldkt, d, pair ? n1 : n0, scale, s0, s1);
         ZKV_NAME(zkv_softmax)(s0, n0);
         if (pair) ZKV_NAME(zkv_softmax)(s1, n1);
-        ZKV_NAME(zka_mix)(s0, n0, pair ? s1 : NULL, n1, v, ldv, d, out + i * ldo, pair ? out + (i + 1) * ldo : NULL);
+        ZKA_NAME(zka_mix)(s0, n0, pair ? s1 : NULL, n1, v, ldv, d, out + i * ldo, pair ? out + (i + 1) * ldo : NULL);
     }
 }

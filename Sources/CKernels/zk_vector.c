@@ -6,6 +6,20 @@
 #include "zk_internal.h"
 #include <math.h>
 
+/* How the attention bodies read an f16 KV cache element (see zk_attention_kv.h). The plain build
+   decodes the bits with zk_f16_to_f32 (baseline x86-64 has no conversion instruction, and a
+   _Float16 cast would call a runtime helper); the AVX2/AVX-512 builds read _Float16, which clang
+   widens with VCVTPH2PS (F16C) inside the vectorized loops. Both are exact and give the same
+   value for every input (signalling NaNs quieted alike). may_alias: the cache is written as
+   uint16_t. */
+#define ZKA_HALF_PLAIN uint16_t
+#define ZKA_HALF_PLAIN_LOAD(x) zk_f16_to_f32(x)
+#if ZK_X86
+typedef _Float16 __attribute__((may_alias)) zk_half;
+#define ZKA_HALF_F16C zk_half
+#define ZKA_HALF_F16C_LOAD(x) ((float)(x))
+#endif
+
 typedef struct {
     void (*gelu_tanh)(float *x, int64_t n);
     void (*gelu_erf)(float *x, int64_t n);
@@ -15,6 +29,9 @@ typedef struct {
     void (*head_rows)(const float *q, int64_t ldq, const float *kt, int64_t ldkt, const float *v, int64_t ldv,
                       int64_t t, int64_t s, int64_t d, int causal, float scale, int64_t i0, int64_t i1,
                       float *scores, float *out, int64_t ldo);
+    void (*head_rows_f16)(const float *q, int64_t ldq, const uint16_t *kt, int64_t ldkt, const uint16_t *v, int64_t ldv,
+                          int64_t t, int64_t s, int64_t d, int causal, float scale, int64_t i0, int64_t i1,
+                          float *scores, float *out, int64_t ldo);
     void (*dot_rows)(const float *w, int64_t k, const float *x, const float *bias, float *y, int64_t r0, int64_t r1);
 } zk_vec_ops;
 
@@ -22,16 +39,21 @@ typedef struct {
     static const zk_vec_ops zk_vec_ops_##suffix = {                                                        \
         .gelu_tanh = zkv_gelu_tanh_##suffix, .gelu_erf = zkv_gelu_erf_##suffix, .add = zkv_add_##suffix,    \
         .layer_norm_row = zkv_layer_norm_row_##suffix, .softmax = zkv_softmax_##suffix,                     \
-        .head_rows = zka_head_rows_##suffix, .dot_rows = zkv_dot_rows_##suffix}
+        .head_rows = zka_head_rows_##suffix, .head_rows_f16 = zka_head_rows_f16_##suffix,                 \
+        .dot_rows = zkv_dot_rows_##suffix}
 
 /* plain C: baseline instruction set, unfused multiply-add */
 #define ZKV_NAME(f) f##_generic
 #define ZKV_ATTR
 #define ZKV_FMA(a, b, c) ((a) * (b) + (c))
 #define ZKV_BLOCK 32
+#define ZKA_HALF ZKA_HALF_PLAIN
+#define ZKA_HALF_LOAD ZKA_HALF_PLAIN_LOAD
 #include "zk_vector_body.h"
-#include "zk_attention_body.h"
+#include "zk_attention_kv.h"
 ZKV_OPS(generic);
+#undef ZKA_HALF
+#undef ZKA_HALF_LOAD
 #undef ZKV_NAME
 #undef ZKV_ATTR
 #undef ZKV_FMA
@@ -42,8 +64,10 @@ ZKV_OPS(generic);
 #define ZKV_ATTR ZK_AVX2
 #define ZKV_FMA(a, b, c) fmaf(a, b, c)
 #define ZKV_BLOCK 32 /* 2 rows x 32 lanes = 8 of the 16 ymm registers */
+#define ZKA_HALF ZKA_HALF_F16C
+#define ZKA_HALF_LOAD ZKA_HALF_F16C_LOAD
 #include "zk_vector_body.h"
-#include "zk_attention_body.h"
+#include "zk_attention_kv.h"
 ZKV_OPS(avx2);
 #undef ZKV_NAME
 #undef ZKV_ATTR
@@ -53,12 +77,14 @@ ZKV_OPS(avx2);
 #define ZKV_NAME(f) f##_avx512
 #define ZKV_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c"), min_vector_width(512)))
 #include "zk_vector_body.h"
-#include "zk_attention_body.h"
+#include "zk_attention_kv.h"
 ZKV_OPS(avx512);
 #undef ZKV_NAME
 #undef ZKV_ATTR
 #undef ZKV_FMA
 #undef ZKV_BLOCK
+#undef ZKA_HALF
+#undef ZKA_HALF_LOAD
 #endif
 
 static const zk_vec_ops *vec_ops(void) {
@@ -162,10 +188,11 @@ void zoo_f32_softmax(float *x, int64_t n) { vec_ops()->softmax(x, n); }
 
 typedef struct {
     const zk_vec_ops *ops;
-    const float *q, *kt, *v;
+    const float *q;
+    const void *kt, *v; /* float, or uint16_t (f16) when f16 */
     float *out, *scratch;
     int64_t ldq, ldkt, ldv, ldo, t, s, heads, d, blocks, items;
-    int causal;
+    int causal, f16;
     float scale;
 } attn_ctx;
 
@@ -179,8 +206,13 @@ static void attn_task(void *p, int task, int n_tasks) {
         const int64_t h = w / c->blocks, blk = w % c->blocks;
         const int64_t i0 = blk * ZKA_ROWS, i1 = i0 + ZKA_ROWS < c->t ? i0 + ZKA_ROWS : c->t;
         const int64_t col = h * c->d;
-        c->ops->head_rows(c->q + col, c->ldq, c->kt + col * c->ldkt, c->ldkt, c->v + col, c->ldv, c->t, c->s, c->d,
-                          c->causal, c->scale, i0, i1, scores, c->out + col, c->ldo);
+        if (c->f16)
+            c->ops->head_rows_f16(c->q + col, c->ldq, (const uint16_t *)c->kt + col * c->ldkt, c->ldkt,
+                                  (const uint16_t *)c->v + col, c->ldv, c->t, c->s, c->d, c->causal, c->scale, i0, i1,
+                                  scores, c->out + col, c->ldo);
+        else
+            c->ops->head_rows(c->q + col, c->ldq, (const float *)c->kt + col * c->ldkt, c->ldkt, (const float *)c->v + col,
+                              c->ldv, c->t, c->s, c->d, c->causal, c->scale, i0, i1, scores, c->out + col, c->ldo);
     }
 }
 
@@ -194,9 +226,9 @@ size_t zoo_f32_attention_scratch(int64_t t, int64_t s, int64_t heads) {
     return (size_t)attn_tasks(t, heads) * 2 * (size_t)s;
 }
 
-int zoo_f32_attention(zoo_pool *pool, const float *q, int64_t ldq, const float *kt, int64_t ldkt,
-                      const float *v, int64_t ldv, int64_t t, int64_t s, int64_t heads, int64_t d,
-                      int causal, float *out, int64_t ldo, float *scratch) {
+static int attention(zoo_pool *pool, const float *q, int64_t ldq, const void *kt, int64_t ldkt, const void *v,
+                     int64_t ldv, int64_t t, int64_t s, int64_t heads, int64_t d, int causal, float *out, int64_t ldo,
+                     float *scratch, int f16) {
     /* causal: the T queries are the last T of the S positions, so S >= T; otherwise any S >= 1 */
     if (t < 0 || s < 1 || (causal && s < t) || heads <= 0 || d <= 0 || heads > INT32_MAX || t > INT32_MAX ||
         heads > INT64_MAX / d || ldq < heads * d || ldkt < s || ldv < heads * d || ldo < heads * d)
@@ -204,10 +236,22 @@ int zoo_f32_attention(zoo_pool *pool, const float *q, int64_t ldq, const float *
     if (t == 0) return 0;
     attn_ctx c = {.ops = vec_ops(), .q = q, .kt = kt, .v = v, .out = out, .scratch = scratch, .ldq = ldq,
                   .ldkt = ldkt, .ldv = ldv, .ldo = ldo, .t = t, .s = s, .heads = heads, .d = d,
-                  .blocks = (t + ZKA_ROWS - 1) / ZKA_ROWS, .causal = causal, .scale = 1.0f / sqrtf((float)d)};
+                  .blocks = (t + ZKA_ROWS - 1) / ZKA_ROWS, .causal = causal, .f16 = f16, .scale = 1.0f / sqrtf((float)d)};
     c.items = heads * c.blocks;
     zoo_pool_run(pool, attn_task, &c, (int)attn_tasks(t, heads));
     return 0;
+}
+
+int zoo_f32_attention(zoo_pool *pool, const float *q, int64_t ldq, const float *kt, int64_t ldkt,
+                      const float *v, int64_t ldv, int64_t t, int64_t s, int64_t heads, int64_t d,
+                      int causal, float *out, int64_t ldo, float *scratch) {
+    return attention(pool, q, ldq, kt, ldkt, v, ldv, t, s, heads, d, causal, out, ldo, scratch, 0);
+}
+
+int zoo_f16kv_attention(zoo_pool *pool, const float *q, int64_t ldq, const uint16_t *kt, int64_t ldkt,
+                        const uint16_t *v, int64_t ldv, int64_t t, int64_t s, int64_t heads, int64_t d,
+                        int causal, float *out, int64_t ldo, float *scratch) {
+    return attention(pool, q, ldq, kt, ldkt, v, ldv, t, s, heads, d, causal, out, ldo, scratch, 1);
 }
 
 /* dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols, in 32 x 32 tiles (both sides stay
@@ -218,5 +262,19 @@ void zoo_f32_transpose(const float *src, int64_t rows, int64_t cols, int64_t lds
             const int64_t i1 = i0 + 32 < rows ? i0 + 32 : rows, j1 = j0 + 32 < cols ? j0 + 32 : cols;
             for (int64_t j = j0; j < j1; j++)
                 for (int64_t i = i0; i < i1; i++) dst[j * ldd + i] = src[i * lds + j];
+        }
+}
+
+/* The same walk, rounding each element to f16 (nearest even, zoo_f32_to_f16_row's bits): a tile's
+   source rows are converted with the selected row converter into a 32 x 32 buffer, then written
+   transposed. Keys into an f16 cache. */
+void zoo_f32_to_f16_transpose(const float *src, int64_t rows, int64_t cols, int64_t lds, uint16_t *dst, int64_t ldd) {
+    uint16_t tile[32][32];
+    for (int64_t i0 = 0; i0 < rows; i0 += 32)
+        for (int64_t j0 = 0; j0 < cols; j0 += 32) {
+            const int64_t i1 = i0 + 32 < rows ? i0 + 32 : rows, j1 = j0 + 32 < cols ? j0 + 32 : cols;
+            for (int64_t i = i0; i < i1; i++) zoo_f32_to_f16_row(src + i * lds + j0, tile[i - i0], j1 - j0);
+            for (int64_t j = j0; j < j1; j++)
+                for (int64_t i = i0; i < i1; i++) dst[j * ldd + i] = tile[i - i0][j - j0];
         }
 }

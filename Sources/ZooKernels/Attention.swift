@@ -74,29 +74,46 @@ public func multiHeadAttentionReference(q: [Float], k: [Float], v: [Float], quer
     return out
 }
 
+/// How a KV cache stores keys and values: f32, or IEEE f16 (rounded to nearest even as they are
+/// written, widened exactly as attention reads them). f16 halves the bytes a decode step reads
+/// from the cache (llama.cpp's default); f32 keeps results exact against f32 references.
+public enum KVCacheDType: String, Sendable, CaseIterable {
+    case f32, f16
+
+    public var bytesPerElement: Int { self == .f32 ? 4 : 2 }
+}
+
 /// Keys and values of the positions seen so far, allocated once so decode steps allocate nothing.
 /// Per layer: keys transposed, [C, keyStride] (row e holds element e of every position, so the
-/// attention kernel scores many keys side by side), values [capacity, C].
+/// attention kernel scores many keys side by side), values [capacity, C]; elements of `dtype`.
 public final class KVCache: @unchecked Sendable {
     public let layers: Int
     public let capacity: Int
     public let width: Int
-    /// Floats between rows of the transposed keys: the capacity rounded up to 16, plus 16. A
-    /// power-of-two stride (a 1024-position context is 4 KB per row) would put every row of a
-    /// score block in the same L1 set; the extra cache line staggers them.
+    public let dtype: KVCacheDType
+    /// Elements between rows of the transposed keys: the capacity rounded up to a 64-byte cache
+    /// line, plus one line. A power-of-two stride (a 1024-position f32 context is 4 KB per row)
+    /// would put every row of a score block in the same L1 set; the extra line staggers them.
     public let keyStride: Int
-    public private(set) var keys: [UnsafeMutablePointer<Float>]
-    public private(set) var values: [UnsafeMutablePointer<Float>]
+    /// Per layer, `dtype` elements (Float or UInt16 bits of f16).
+    public private(set) var keys: [UnsafeMutableRawPointer]
+    public private(set) var values: [UnsafeMutableRawPointer]
 
-    public init(layers: Int, capacity: Int, width: Int) {
+    public init(layers: Int, capacity: Int, width: Int, dtype: KVCacheDType = .f32) {
         self.layers = layers
         self.capacity = capacity
         self.width = width
-        let stride = (capacity + 15) / 16 * 16 + 16
+        self.dtype = dtype
+        let line = 64 / dtype.bytesPerElement
+        let stride = (capacity + line - 1) / line * line + line
         keyStride = stride
-        keys = (0..<layers).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: max(stride * width, 1)) }
-        values = (0..<layers).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: max(capacity * width, 1)) }
+        let size = dtype.bytesPerElement
+        keys = (0..<layers).map { _ in .allocate(byteCount: max(stride * width * size, 1), alignment: 64) }
+        values = (0..<layers).map { _ in .allocate(byteCount: max(capacity * width * size, 1), alignment: 64) }
     }
+
+    /// Bytes held for keys and values over all layers.
+    public var bytes: Int { layers * (keyStride + capacity) * width * dtype.bytesPerElement }
 
     deinit {
         keys.forEach { $0.deallocate() }
@@ -110,7 +127,8 @@ public func causalSelfAttentionScratch(rows t: Int, keys s: Int, heads: Int) -> 
 }
 
 /// Causal self-attention of T new tokens at positions past ..< past+T, appending their keys and
-/// values to layer `layer` of the cache first.
+/// values to layer `layer` of the cache first (rounded to f16 in an f16 cache, so the new rows'
+/// attention reads the stored values too: a prefill and a decode step see the same keys).
 /// qkv: [T, 3C] (q | k | v) -> out: [T, C]; cache rows 0 ..< past+T valid afterwards.
 /// scratch: `causalSelfAttentionScratch(rows: T, keys: past + T, heads:)` floats.
 /// Throws when past + T exceeds the cache's capacity (nothing is written then).
@@ -121,13 +139,28 @@ public func causalSelfAttention(qkv: UnsafePointer<Float>, rows t: Int, width c:
     guard past >= 0, past + t <= cache.capacity, layer >= 0, layer < cache.layers, c == cache.width, heads > 0, c % heads == 0 else {
         throw ZooError("attention of \(t) rows after \(past) positions does not fit a KV cache of \(cache.capacity) positions x \(cache.width) (layer \(layer) of \(cache.layers), width \(c), \(heads) heads)")
     }
-    let kc = cache.keys[layer], vc = cache.values[layer], cap = cache.keyStride
-    // K rows [T, C] (stride 3C) -> columns past ..< past+T of kc [C, keyStride]
-    zoo_f32_transpose(qkv + c, Int64(t), Int64(c), Int64(3 * c), kc + past, Int64(cap))
-    for i in 0..<t {
-        (vc + (past + i) * c).update(from: qkv + i * 3 * c + 2 * c, count: c)
-    }
-    let rc = zoo_f32_attention(KernelThreads.pool, qkv, Int64(3 * c), kc, Int64(cap), vc, Int64(c), Int64(t),
+    let cap = cache.keyStride, rc: Int32
+    switch cache.dtype {
+    case .f32:
+        let kc = cache.keys[layer].assumingMemoryBound(to: Float.self)
+        let vc = cache.values[layer].assumingMemoryBound(to: Float.self)
+        // K rows [T, C] (stride 3C) -> columns past ..< past+T of kc [C, keyStride]
+        zoo_f32_transpose(qkv + c, Int64(t), Int64(c), Int64(3 * c), kc + past, Int64(cap))
+        for i in 0..<t {
+            (vc + (past + i) * c).update(from: qkv + i * 3 * c + 2 * c, count: c)   // V row i -> vc[past + i]
+        }
+        rc = zoo_f32_attention(KernelThreads.pool, qkv, Int64(3 * c), kc, Int64(cap), vc, Int64(c), Int64(t),
                                Int64(past + t), Int64(heads), Int64(c / heads), 1, out, Int64(c), scratch)
-    assert(rc == 0, "zoo_f32_attention rejected T=\(t) S=\(past + t) C=\(c) H=\(heads)")
+    case .f16:
+        let kc = cache.keys[layer].assumingMemoryBound(to: UInt16.self)
+        let vc = cache.values[layer].assumingMemoryBound(to: UInt16.self)
+        // K rows [T, C] (stride 3C) -> f16 columns past ..< past+T of kc [C, keyStride]
+        zoo_f32_to_f16_transpose(qkv + c, Int64(t), Int64(c), Int64(3 * c), kc + past, Int64(cap))
+        for i in 0..<t {
+            zoo_f32_to_f16_row(qkv + i * 3 * c + 2 * c, vc + (past + i) * c, Int64(c))  // V row i -> vc[past + i]
+        }
+        rc = zoo_f16kv_attention(KernelThreads.pool, qkv, Int64(3 * c), kc, Int64(cap), vc, Int64(c), Int64(t),
+                                 Int64(past + t), Int64(heads), Int64(c / heads), 1, out, Int64(c), scratch)
+    }
+    assert(rc == 0, "attention (\(cache.dtype) KV) rejected T=\(t) S=\(past + t) C=\(c) H=\(heads)")
 }

@@ -32,6 +32,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Threads to use (default: all cores).")
     var threads: Int?
 
+    @Option(help: "GPT-2 KV cache: f16 or f32 (default: f16 when the linear layers run int8, f32 otherwise).")
+    var kvCache: KVCacheDType?
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -44,6 +47,7 @@ struct Bench: ParsableCommand {
             var fields: [(String, JSONValue)] = [("model", .string(model)), ("kernel", .string(KernelInfo.variant)),
                                                  ("threads", .int(Int64(n))), ("dtype", .string(dtypeName)), ("runs", .int(Int64(runs)))]
             var lines: [String] = []
+            var kvNote = ""
             let t0 = Date()
             switch ModelKind.detect(model) {
             case .vit?:
@@ -58,8 +62,10 @@ struct Bench: ParsableCommand {
                 }
                 fields.append(("batches", .object(perBatch)))
             case .gpt2?, nil:
-                let gpt2 = try GPT2Loader.load(path: model, mode: mode)
+                let gpt2 = try GPT2Loader.load(path: model, mode: mode, kvCache: kvCache)
                 fields.append(("load_seconds", .double(Date().timeIntervalSince(t0))))
+                fields.append(("kv_cache", .string(gpt2.kvCache.rawValue)))
+                kvNote = ", KV cache \(gpt2.kvCache.rawValue)"
                 let (pp, tg) = try Benchmark.gpt2(gpt2, promptTokens: promptTokens, genTokens: genTokens, runs: runs)
                 fields += [("prompt_tokens", .int(Int64(promptTokens))), ("gen_tokens", .int(Int64(genTokens))),
                            ("prompt_tokens_per_s", .double(pp.median)), ("prompt_min", .double(pp.min)), ("prompt_max", .double(pp.max)),
@@ -71,7 +77,7 @@ struct Bench: ParsableCommand {
                 print(JSONValue.object(fields).serialized(pretty: true))
             } else {
                 let note = KernelInfo.note.isEmpty ? "" : " (\(KernelInfo.note))"
-                print("\(model): dtype \(dtypeName), kernel \(KernelInfo.variant)\(note), \(n) threads, median of \(runs) runs")
+                print("\(model): dtype \(dtypeName)\(kvNote), kernel \(KernelInfo.variant)\(note), \(n) threads, median of \(runs) runs")
                 lines.forEach { print($0) }
             }
         }

@@ -1,5 +1,7 @@
+import ArgumentParser
 import Foundation
 import ZooFormats
+import ZooKernels
 import ZooModels
 import ZooTensor
 
@@ -48,3 +50,6 @@ enum ModelArgument {
         return try GPT2Tokenizer.load(folder: folder.isEmpty ? "." : folder)
     }
 }
+
+/// `--kv-cache f16|f32` (run, bench, verify).
+extension KVCacheDType: ExpressibleByArgument {}

@@ -37,6 +37,9 @@ struct Run: ParsableCommand {
     @Option(help: "Threads to use (default: all cores).")
     var threads: Int?
 
+    @Option(help: "GPT-2 KV cache: f16 or f32 (default: f16 when the linear layers run int8, f32 otherwise).")
+    var kvCache: KVCacheDType?
+
     @Option(help: "Weights of the linear layers: auto (Q8_0 where the file stores Q8_0, else f32), f32, or q8_0 (quantize at load; int8 kernels).")
     var dtype: WeightMode = .auto
 
@@ -65,7 +68,7 @@ struct Run: ParsableCommand {
             if model == nil { Stderr.print("note: no MODEL given; using the demo model at \(ModelArgument.demoModelPath)") }
             let source = try GPT2Source.resolve(ModelArgument.path(model))
             let tokenizer = try ModelArgument.tokenizer(for: source)
-            let gpt2 = try GPT2Loader.load(source, mode: dtype)
+            let gpt2 = try GPT2Loader.load(source, mode: dtype, kvCache: kvCache)
             let loadSeconds = Date().timeIntervalSince(loadStart)
             if tokenizer.vocabularySize > gpt2.config.vocabulary {
                 throw ZooError("the tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocabulary is \(gpt2.config.vocabulary)", path: source.weightsPath)
@@ -86,9 +89,9 @@ struct Run: ParsableCommand {
             Stdout.write(tail + (stats.generatedTokens > 0 ? "\n" : ""))
 
             let c = gpt2.config
-            Stderr.print(String(format: "model: %@ (%d layers, n_embd %d, vocab %d, %@ linear weights), loaded in %.2f s, %d threads",
+            Stderr.print(String(format: "model: %@ (%d layers, n_embd %d, vocab %d, %@ linear weights, %@ KV cache), loaded in %.2f s, %d threads",
                                 source.weightsPath, c.layers, c.embedding, c.vocabulary, gpt2.weights.linearFormSummary,
-                                loadSeconds, threadCount))
+                                gpt2.kvCache.rawValue, loadSeconds, threadCount))
             Stderr.print(String(format: "prompt: %d tokens, %.1f tokens/s", stats.promptTokens, stats.promptTokensPerSecond))
             var end = ""
             if stats.hitEndOfText { end = " (stopped at end-of-text)" }

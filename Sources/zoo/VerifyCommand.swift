@@ -55,6 +55,12 @@ struct Verify: ParsableCommand {
     @Option(help: "Threads to use (default: all cores).")
     var threads: Int?
 
+    @Option(help: "GPT-2 KV cache: f16 or f32 (default: f16 when the linear layers run int8, f32 otherwise).")
+    var kvCache: KVCacheDType?
+
+    @Option(help: "KV cache of the --against model (default: --kv-cache if given, else by its dtype).")
+    var againstKvCache: KVCacheDType?
+
     func run() throws {
         var failed = false
         try runReportingErrors {
@@ -78,10 +84,10 @@ struct Verify: ParsableCommand {
                 let fixture = try Fixture(path: fixturePath)
                 for d in dtypes {
                     let tolerance = Verifier.tolerance(fixture: fixture, dtype: d.rawValue, override: maxRel)
-                    let key = modelPath + "|" + d.rawValue
+                    let key = modelPath + "|" + d.rawValue + "|" + (kvCache?.rawValue ?? "default")
                     switch fixture.kind {
                     case .text:
-                        let adapter = try (cache[key] as? GPT2LogitsAdapter) ?? GPT2LogitsAdapter(try GPT2Loader.load(path: modelPath, mode: d.weightMode))
+                        let adapter = try (cache[key] as? GPT2LogitsAdapter) ?? GPT2LogitsAdapter(try GPT2Loader.load(path: modelPath, mode: d.weightMode, kvCache: kvCache))
                         cache[key] = adapter
                         reports.append(try Verifier.verify(text: adapter, fixture: fixture, modelName: modelPath, dtype: d.rawValue, tolerance: tolerance))
                     case .image:
@@ -108,8 +114,9 @@ struct Verify: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: textPath) else { throw ZooError("cannot read", path: textPath) }
         guard let content = String(data: data, encoding: .utf8) else { throw ZooError("is not valid UTF-8", path: textPath) }
         let d = dtype.first ?? .f32, od = againstDtype ?? d
-        let a = GPT2LogitsAdapter(try GPT2Loader.load(path: model, mode: d.weightMode))
-        let b = GPT2LogitsAdapter(try GPT2Loader.load(path: other, mode: od.weightMode))
+        let a = GPT2LogitsAdapter(try GPT2Loader.load(path: model, mode: d.weightMode, kvCache: kvCache))
+        let b = GPT2LogitsAdapter(try GPT2Loader.load(path: other, mode: od.weightMode, kvCache: againstKvCache ?? kvCache))
+        let kv = a.model.kvCache.rawValue, okv = b.model.kvCache.rawValue
         let tokenizer = try ModelArgument.tokenizer(for: try GPT2Source.resolve(model))
         let ids = tokenizer.encode(content)
         let r = try ModelComparison.run(a, b, ids: ids, maxTokens: maxTokens)
@@ -117,6 +124,7 @@ struct Verify: ParsableCommand {
             print(JSONValue.object([
                 ("zoo_compare", .int(1)), ("model", .string(model)), ("model_dtype", .string(d.rawValue)),
                 ("against", .string(other)), ("against_dtype", .string(od.rawValue)), ("text", .string(textPath)),
+                ("model_kv_cache", .string(kv)), ("against_kv_cache", .string(okv)),
                 ("tokens", .int(Int64(min(ids.count, maxTokens ?? ids.count)))), ("positions", .int(Int64(r.positions))),
                 ("windows", .int(Int64(r.windows))), ("mean_kl", .double(r.meanKL)), ("max_kl", .double(r.maxKL)),
                 ("top1", .double(r.top1)),
@@ -124,7 +132,7 @@ struct Verify: ParsableCommand {
             ]).serialized(pretty: true))
         } else {
             print("""
-                \(model) (\(d.rawValue)) against \(other) (\(od.rawValue)) on \(textPath): \(r.positions) positions in \(r.windows) windows
+                \(model) (\(d.rawValue), KV \(kv)) against \(other) (\(od.rawValue), KV \(okv)) on \(textPath): \(r.positions) positions in \(r.windows) windows
                   mean KL divergence  \(String(format: "%.3e", r.meanKL)) nats   (max \(String(format: "%.3e", r.maxKL)))
                   top-1 agreement     \(String(format: "%.2f", r.top1 * 100))%
                   perplexity          \(String(format: "%.3f", r.perplexityA)) (\(d.rawValue))  vs  \(String(format: "%.3f", r.perplexityB)) (\(od.rawValue))

@@ -19,10 +19,11 @@ func maxRelativeError(_ a: [Float], _ b: [Float]) -> Float {
     return a.count == b.count ? (scale > 0 ? diff / scale : diff) : .infinity
 }
 
-/// Causal self-attention through a fresh KV cache: rows 0 ..< prefill in one call, then one step
-/// per remaining row.  qkv: [total, 3C] -> [total, C]
-func attentionPrefillThenSteps(qkv: [Float], heads: Int, width c: Int, total: Int, prefill: Int) throws -> [Float] {
-    let cache = KVCache(layers: 1, capacity: total, width: c)
+/// Causal self-attention through a fresh KV cache of `dtype`: rows 0 ..< prefill in one call, then
+/// one step per remaining row.  qkv: [total, 3C] -> [total, C]
+func attentionPrefillThenSteps(qkv: [Float], heads: Int, width c: Int, total: Int, prefill: Int,
+                               dtype: KVCacheDType = .f32) throws -> [Float] {
+    let cache = KVCache(layers: 1, capacity: total, width: c, dtype: dtype)
     var out = [Float](repeating: 0, count: total * c)
     var scratch = [Float](repeating: 0, count: causalSelfAttentionScratch(rows: total, keys: total, heads: heads))
     try qkv.withUnsafeBufferPointer { src in

@@ -202,7 +202,10 @@ int zoo_q8_0_matmul_q(zoo_pool *pool, const void *packed, int64_t n, int64_t k, 
  *     zoo_f32_attention_scratch(T, S, H) floats (at most 64 * 2 * S). Threads take tasks of
  *     (head, 16 query rows) items; the bits depend neither on the thread count nor on how rows
  *     are grouped (a decode step gives the bits the prefill gave that row). 0 or ZOO_KERR_ARG.
- *   transpose: dst[j*ldd + i] = src[i*lds + j], i < rows, j < cols (e.g. keys into kt). */
+ *   f16kv_attention: the same with kt and v in IEEE binary16 (uint16_t bits), widened exactly as
+ *     they are read: its bits equal zoo_f32_attention's (same variant) on zoo_f16_to_f32 of kt, v.
+ *   transpose: dst[j*ldd + i] = src[i*lds + j], i < rows, j < cols (e.g. keys into kt);
+ *     f32_to_f16_transpose also rounds each element to f16 as zoo_f32_to_f16_row does. */
 void zoo_f32_gelu_tanh(zoo_pool *pool, float *x, int64_t n);
 void zoo_f32_gelu_erf(zoo_pool *pool, float *x, int64_t n);
 void zoo_f32_add(zoo_pool *pool, float *y, const float *x, int64_t n);   /* y += x */
@@ -213,7 +216,11 @@ size_t zoo_f32_attention_scratch(int64_t t, int64_t s, int64_t heads);
 int zoo_f32_attention(zoo_pool *pool, const float *q, int64_t ldq, const float *kt, int64_t ldkt,
                       const float *v, int64_t ldv, int64_t t, int64_t s, int64_t heads, int64_t d,
                       int causal, float *out, int64_t ldo, float *scratch);
+int zoo_f16kv_attention(zoo_pool *pool, const float *q, int64_t ldq, const uint16_t *kt, int64_t ldkt,
+                        const uint16_t *v, int64_t ldv, int64_t t, int64_t s, int64_t heads, int64_t d,
+                        int causal, float *out, int64_t ldo, float *scratch);
 void zoo_f32_transpose(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd);
+void zoo_f32_to_f16_transpose(const float *src, int64_t rows, int64_t cols, int64_t lds, uint16_t *dst, int64_t ldd);
 
 /* ---------------------------------------------------------------------------------------------
  * f32 matrix products (zk_f32_*.c):  Y[M, N] = X[M, K] . W^T + bias,  W[N, K] row-major as stored

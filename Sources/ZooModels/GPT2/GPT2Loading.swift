@@ -1,5 +1,6 @@
 import Foundation
 import ZooFormats
+import ZooKernels
 import ZooTensor
 
 /// Where a GPT-2 comes from: the three forms `zoo run MODEL` accepts.
@@ -53,7 +54,8 @@ public struct GPT2Source: Sendable {
 
 public enum GPT2Loader {
     /// Reads config and weights (through the naming table for the file's convention) into a model.
-    public static func load(_ source: GPT2Source, mode: WeightMode = .auto) throws -> GPT2Model {
+    /// kvCache: how its sessions store keys and values (nil: GPT2Model.defaultKVCache).
+    public static func load(_ source: GPT2Source, mode: WeightMode = .auto, kvCache: KVCacheDType? = nil) throws -> GPT2Model {
         let reader = try Checkpoint.open(source.weightsPath)
         let config: GPT2Config
         let table: NamingTable
@@ -67,12 +69,13 @@ public enum GPT2Loader {
             config = try GPT2Config.fromHF(configPath: configPath)
             table = GPT2NamingTables.huggingFace
         }
-        return try load(reader: reader, config: config, table: table, configName: source.configPath ?? "GGUF metadata", mode: mode)
+        return try load(reader: reader, config: config, table: table, configName: source.configPath ?? "GGUF metadata", mode: mode,
+                        kvCache: kvCache)
     }
 
     /// Maps an open checkpoint onto a GPT-2 of `config` through `table`.
     public static func load(reader: CheckpointReader, config: GPT2Config, table: NamingTable, configName: String = "config",
-                            mode: WeightMode = .auto) throws -> GPT2Model {
+                            mode: WeightMode = .auto, kvCache: KVCacheDType? = nil) throws -> GPT2Model {
         let loaded: LoadedWeights
         do {
             loaded = try WeightLoader.load(reader, table: table, sizes: config.sizes, keepQuantized: mode != .f32)
@@ -81,10 +84,10 @@ public enum GPT2Loader {
             let described = "the config (\(configName)) says n_embd \(config.embedding), n_layer \(config.layers), n_head \(config.heads), n_positions \(config.positions), vocab_size \(config.vocabulary), n_inner \(config.inner); the checkpoint "
             throw ZooError(described + error.message, path: error.path, tensor: error.tensor)
         }
-        return GPT2Model(config: config, weights: try GPT2Weights(loaded, config: config, mode: mode))
+        return GPT2Model(config: config, weights: try GPT2Weights(loaded, config: config, mode: mode), kvCache: kvCache)
     }
 
-    public static func load(path: String, mode: WeightMode = .auto) throws -> GPT2Model {
-        try load(try GPT2Source.resolve(path), mode: mode)
+    public static func load(path: String, mode: WeightMode = .auto, kvCache: KVCacheDType? = nil) throws -> GPT2Model {
+        try load(try GPT2Source.resolve(path), mode: mode, kvCache: kvCache)
     }
 }

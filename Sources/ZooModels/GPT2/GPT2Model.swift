@@ -5,15 +5,27 @@ import ZooTensor
 public final class GPT2Model: Sendable {
     public let config: GPT2Config
     public let weights: GPT2Weights
+    /// How sessions store keys and values (default: `defaultKVCache(for: weights)`).
+    public let kvCache: KVCacheDType
 
-    public init(config: GPT2Config, weights: GPT2Weights) {
+    public init(config: GPT2Config, weights: GPT2Weights, kvCache: KVCacheDType? = nil) {
         self.config = config
         self.weights = weights
+        self.kvCache = kvCache ?? GPT2Model.defaultKVCache(for: weights)
     }
 
-    /// A fresh generation state (empty KV cache) for up to `capacity` positions (default: the context).
-    public func makeSession(capacity: Int? = nil) -> GPT2Session {
-        GPT2Session(model: self, capacity: min(capacity ?? config.positions, config.positions))
+    /// f16 when linear layers run the int8 kernels (the speed mode: Q8_0 already rounds far more
+    /// than f16 keys and values do, and a decode step reads half the cache bytes, as llama.cpp's
+    /// default f16 cache), f32 when all are f32 (results exact against f32 references).
+    public static func defaultKVCache(for weights: GPT2Weights) -> KVCacheDType {
+        let linears = weights.blocks.flatMap { [$0.qkv, $0.attnProj, $0.fc, $0.mlpProj] } + [weights.head]
+        return linears.contains { if case .q8_0 = $0.weight { true } else { false } } ? .f16 : .f32
+    }
+
+    /// A fresh generation state (empty KV cache) for up to `capacity` positions (default: the
+    /// context), keys and values in `kvCache` (default: the model's).
+    public func makeSession(capacity: Int? = nil, kvCache: KVCacheDType? = nil) -> GPT2Session {
+        GPT2Session(model: self, capacity: min(capacity ?? config.positions, config.positions), kvCache: kvCache ?? self.kvCache)
     }
 }
 
@@ -40,10 +52,10 @@ public final class GPT2Session {
     private var scores: UnsafeMutablePointer<Float>
     private var scoresCapacity = 0
 
-    init(model: GPT2Model, capacity: Int) {
+    init(model: GPT2Model, capacity: Int, kvCache: KVCacheDType) {
         self.model = model
         let c = model.config
-        cache = KVCache(layers: c.layers, capacity: capacity, width: c.embedding)
+        cache = KVCache(layers: c.layers, capacity: capacity, width: c.embedding, dtype: kvCache)
         x = .allocate(capacity: 1); a = .allocate(capacity: 1); qkv = .allocate(capacity: 1)
         att = .allocate(capacity: 1); hidden = .allocate(capacity: 1); scores = .allocate(capacity: 1)
     }
