@@ -1,28 +1,31 @@
 /* Weight-only Q8_0: packed Q8_0 weights ("q8_0x16", zk_repack.c), f32 activations, f32 arithmetic.
    A Q8_0 value q * f16(d) is exact in f32 (8 + 11 significant bits; the smallest product, 2^-24, is
-   normal), so the product is defined as zoo_f32_matmul on the dequantized weights, bit for bit:
-   - M >= 2: each task dequantizes a block of weight rows into a per-thread f32 buffer (a few hundred
-     KB: it stays in L2) and runs the f32 variant's own GEMM / GEMV on it, so the micro-kernels, and
-     hence the bits, are those of zk_f32_*.c (one FMA chain per element, k ascending).
-   - M == 1 (decode, memory-bound): a GEMV that reads the packed int8 bytes once and dequantizes in
-     registers, in zoo_f32_gemv_ref's order (lane l = k mod 32 accumulates fmaf(x[k], w[k]) over
-     k ascending, then the fixed halving tree). The 16-row cell holds, per 64-byte chunk c, positions
-     4c .. 4c+3 of 16 rows, so lane l = 4c + t is chunk c, byte t: one vector per chunk is the lane
-     set of a few rows, and no horizontal sum is needed until the end. 16 rows x 32 lanes do not fit
-     in registers, so a group is walked in stretches of ZW_KB blocks (~9 KB, L1): the stretch comes
-     from memory once, in the first pass, and the later passes over the other rows of the group
-     read it from L1. */
+   normal), so "f32 on the dequantized weights" is a well-defined target:
+   - M >= 2: bit for bit zoo_f32_matmul on the dequantized weights. Each task dequantizes a block of
+     weight rows into a per-thread f32 buffer (~256 KB: it stays in L2) and runs the f32 variant's
+     own GEMM / GEMV on it, so the micro-kernels, and hence the bits, are those of zk_f32_*.c.
+   - M == 1 (decode, memory-bound): its own order, zoo_q8_0w_gemv_ref. Per row, 4 lanes t = 0..3;
+     per block b, lane t first sums the block's 8 products x[32b + 4c + t] * q[32b + 4c + t] (q as
+     f32, c ascending, an fmaf chain from +0), then adds that sum times the block's scale with one
+     fmaf into its running total; at the end (t0 + t2) + (t1 + t3), then + bias. The scale is thus
+     applied once per block and lane instead of once per weight: two vector operations per 16
+     weights (convert, fused multiply-add) instead of three (convert, scale, fused multiply-add).
+     Measured on this Zen 4 (one thread, 3072 x 768 weights): 26 GB/s of packed bytes from cache
+     and 22.5 GB/s from memory, against 17.7 and 13.2 GB/s for zoo_f32_gemv_ref's order, whose 32
+     lanes per row do not fit 16 rows in registers either. Packed cell layout: chunk c holds
+     positions 4c .. 4c+3 of 16 rows, so the 16 bytes of 4 rows in one chunk are one vector of
+     (row, t) lanes, and all 16 rows of a group advance together in one pass over its bytes.
+     Error: at most K/32 + 11 roundings per term, |y - exact| <= (K/32 + 11) 2^-24 sum|x w| (+ bias). */
 #include "zk_internal.h"
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 
-#define ZW_KB 16        /* blocks per stretch of the GEMV (16 x 544 B = 8.7 KB) */
 #define ZW_BUF 65536    /* f32 values per dequantized block of rows for M >= 2 (256 KB) */
 
 typedef struct {
     const char *name;
-    /* y[row] for the rows of 16-row groups [g0, g1) (rows >= n skipped), zoo_f32_gemv_ref's order */
+    /* y[row] for the rows of 16-row groups [g0, g1) (rows >= n skipped), zoo_q8_0w_gemv_ref's order */
     void (*gemv)(const uint8_t *wp, int64_t n, int64_t nb, const float *x, const float *bias, float *y,
                  int64_t g0, int64_t g1);
     /* rows [r0, r1) (r0 a multiple of 16) into dst, row-major with stride nb * 32 */
@@ -37,31 +40,31 @@ static inline uint16_t scale_bits(const uint8_t *cell, int r) {
     return (uint16_t)(cell[2 * r] | (cell[2 * r + 1] << 8));
 }
 
-/* the halving tree of zoo_f32_gemv_ref on 32 lanes, then the bias */
-static inline float tree32(float a[32], const float *bias, int64_t row) {
-    for (int h = 16; h > 0; h /= 2)
-        for (int l = 0; l < h; l++) a[l] = a[l] + a[l + h];
-    return bias ? a[0] + bias[row] : a[0];
+/* the end of a row: lanes (t0 + t2) + (t1 + t3), then the bias */
+static inline float finish(const float a[4], const float *bias, int64_t row) {
+    const float s = (a[0] + a[2]) + (a[1] + a[3]);
+    return bias ? s + bias[row] : s;
 }
 
-/* ---- plain C -------------------------------------------------------------------------------- */
+/* ---- plain C (also the reference's loop) ---------------------------------------------------- */
 
 static void gemv_scalar(const uint8_t *wp, int64_t n, int64_t nb, const float *x, const float *bias, float *y,
                         int64_t g0, int64_t g1) {
     for (int64_t g = g0; g < g1; g++)
         for (int r = 0; r < ZK_GROUP && g * ZK_GROUP + r < n; r++) {
-            float a[32] = {0};
+            float a[4] = {0.0f, 0.0f, 0.0f, 0.0f};
             for (int64_t b = 0; b < nb; b++) {
                 const uint8_t *cell = cell_at(wp, nb, g, b);
                 const float d = zk_f16_to_f32(scale_bits(cell, r));
                 const float *xb = x + b * ZOO_QK8_0;
-                for (int c = 0; c < 8; c++)
-                    for (int t = 0; t < 4; t++) {
-                        const float w = (float)(int8_t)(cell[32 + 64 * c + 4 * r + t] ^ 0x80u) * d;
-                        a[4 * c + t] = fmaf(xb[4 * c + t], w, a[4 * c + t]);
-                    }
+                for (int t = 0; t < 4; t++) {
+                    float s = 0.0f;
+                    for (int c = 0; c < 8; c++)
+                        s = fmaf(xb[4 * c + t], (float)(int8_t)(cell[32 + 64 * c + 4 * r + t] ^ 0x80u), s);
+                    a[t] = fmaf(s, d, a[t]);
+                }
             }
-            y[g * ZK_GROUP + r] = tree32(a, bias, g * ZK_GROUP + r);
+            y[g * ZK_GROUP + r] = finish(a, bias, g * ZK_GROUP + r);
         }
 }
 
@@ -91,41 +94,33 @@ ZK_AVX2 static inline __m256 pair_chunk(const uint8_t *cell, int p, int c, __m25
     return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(raw)), d);
 }
 
+/* rows 2p, 2p + 1, positions 4c .. 4c + 3 of a cell as f32 integers (not scaled) */
+ZK_AVX2 static inline __m256 pair_quants(const uint8_t *cell, int p, int c) {
+    const __m128i raw = _mm_xor_si128(_mm_loadl_epi64((const __m128i *)(cell + 32 + 64 * c + 8 * p)),
+                                      _mm_set1_epi8((char)0x80));
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(raw));
+}
+
 ZK_AVX2 static void gemv_avx2(const uint8_t *wp, int64_t n, int64_t nb, const float *x, const float *bias,
                               float *y, int64_t g0, int64_t g1) {
-    float part[8][8][8]; /* [pair][chunk][lane] partial sums between stretches */
     for (int64_t g = g0; g < g1; g++) {
-        const int pairs = (int)((n - g * ZK_GROUP + 1) / 2 < 8 ? (n - g * ZK_GROUP + 1) / 2 : 8);
-        for (int64_t b0 = 0; b0 < nb; b0 += ZW_KB) {
-            const int64_t b1 = nb - b0 < ZW_KB ? nb : b0 + ZW_KB;
-            for (int p = 0; p < pairs; p++) {
-                __m256 acc[8];
-                for (int c = 0; c < 8; c++) acc[c] = b0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(part[p][c]);
-                for (int64_t b = b0; b < b1; b++) {
-                    const uint8_t *cell = cell_at(wp, nb, g, b);
-                    const __m256 d = pair_scales(cell, p);
-                    const float *xb = x + b * ZOO_QK8_0;
-                    for (int c = 0; c < 8; c++)
-                        acc[c] = _mm256_fmadd_ps(_mm256_broadcast_ps((const __m128 *)(xb + 4 * c)),
-                                                 pair_chunk(cell, p, c, d), acc[c]);
-                }
-                for (int c = 0; c < 8; c++) _mm256_storeu_ps(part[p][c], acc[c]);
+        __m256 acc[8]; /* row pair p: lanes (row 2p + i, t) */
+        for (int p = 0; p < 8; p++) acc[p] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *cell = cell_at(wp, nb, g, b);
+            const float *xb = x + b * ZOO_QK8_0;
+            for (int p = 0; p < 8; p++) {
+                __m256 s = _mm256_setzero_ps();
+                for (int c = 0; c < 8; c++)
+                    s = _mm256_fmadd_ps(_mm256_broadcast_ps((const __m128 *)(xb + 4 * c)), pair_quants(cell, p, c), s);
+                acc[p] = _mm256_fmadd_ps(s, pair_scales(cell, p), acc[p]);
             }
         }
-        for (int p = 0; p < pairs; p++) {
-            __m256 v[8];
-            for (int c = 0; c < 8; c++) v[c] = _mm256_loadu_ps(part[p][c]);
-            for (int c = 0; c < 4; c++) v[c] = _mm256_add_ps(v[c], v[c + 4]);
-            for (int c = 0; c < 2; c++) v[c] = _mm256_add_ps(v[c], v[c + 2]);
-            __m256 t = _mm256_add_ps(v[0], v[1]);
-            t = _mm256_add_ps(t, _mm256_permute_ps(t, 0x0E));
-            t = _mm256_add_ps(t, _mm256_permute_ps(t, 0x01));
+        for (int p = 0; p < 8; p++) {
             float out[8];
-            _mm256_storeu_ps(out, t);
-            for (int i = 0; i < 2 && g * ZK_GROUP + 2 * p + i < n; i++) {
-                const int64_t row = g * ZK_GROUP + 2 * p + i;
-                y[row] = bias ? out[4 * i] + bias[row] : out[4 * i];
-            }
+            _mm256_storeu_ps(out, acc[p]);
+            for (int i = 0; i < 2 && g * ZK_GROUP + 2 * p + i < n; i++)
+                y[g * ZK_GROUP + 2 * p + i] = finish(out + 4 * i, bias, g * ZK_GROUP + 2 * p + i);
         }
     }
 }
@@ -157,58 +152,34 @@ static const zw_ops zw_avx2 = {.name = "avx2", .gemv = gemv_avx2, .dequant = deq
 
 #define ZW_AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma,f16c")))
 
-/* zoo_f32_gemv_ref's tree on lane l = 4c + t of v[c] (lanes 4i + t of each vector: row i): the
-   halvings 16, 8, 4 pair whole vectors, 2 and 1 pair lanes inside a row; lane 4i gets row i's sum */
-ZW_AVX512 static inline __m512 tree_avx512(__m512 v[8]) {
-    for (int c = 0; c < 4; c++) v[c] = _mm512_add_ps(v[c], v[c + 4]);
-    for (int c = 0; c < 2; c++) v[c] = _mm512_add_ps(v[c], v[c + 2]);
-    __m512 s = _mm512_add_ps(v[0], v[1]);
-    s = _mm512_add_ps(s, _mm512_permute_ps(s, 0x0E)); /* lane t += lane t + 2 */
-    return _mm512_add_ps(s, _mm512_permute_ps(s, 0x01)); /* lane 0 += lane 1 */
-}
-
 ZW_AVX512 static void gemv_avx512(const uint8_t *wp, int64_t n, int64_t nb, const float *x, const float *bias,
                                   float *y, int64_t g0, int64_t g1) {
-    float part[4][8][16]; /* [quad][chunk][lane] */
     const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     const __m128i flip = _mm_set1_epi8((char)0x80);
     for (int64_t g = g0; g < g1; g++) {
-        const int64_t left = n - g * ZK_GROUP;
-        const int quads = (int)((left + 3) / 4 < 4 ? (left + 3) / 4 : 4);
-        for (int64_t b0 = 0; b0 < nb; b0 += ZW_KB) {
-            const int64_t b1 = nb - b0 < ZW_KB ? nb : b0 + ZW_KB;
-            for (int q = 0; q < quads; q++) {
-                __m512 acc[8];
-                for (int c = 0; c < 8; c++) acc[c] = b0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(part[q][c]);
-                for (int64_t b = b0; b < b1; b++) {
-                    const uint8_t *cell = cell_at(wp, nb, g, b);
-                    if (q == 0 && b + 2 < nb) { /* the hardware prefetcher sees only a quarter of each line used */
-                        _mm_prefetch((const char *)cell_at(wp, nb, g, b + 2), _MM_HINT_T0);
-                        _mm_prefetch((const char *)cell_at(wp, nb, g, b + 2) + 256, _MM_HINT_T0);
-                        _mm_prefetch((const char *)cell_at(wp, nb, g, b + 2) + 512, _MM_HINT_T0);
-                    }
-                    const __m512 d = _mm512_permutexvar_ps(
-                        spread, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(cell + 8 * q)))));
-                    const float *xb = x + b * ZOO_QK8_0;
-                    for (int c = 0; c < 8; c++) {
-                        const __m128i raw = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(cell + 32 + 64 * c + 16 * q)), flip);
-                        const __m512 w = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(raw)), d);
-                        acc[c] = _mm512_fmadd_ps(_mm512_broadcast_f32x4(_mm_loadu_ps(xb + 4 * c)), w, acc[c]);
-                    }
+        __m512 acc[4]; /* row quad q: lanes (row 4q + i, t) */
+        for (int q = 0; q < 4; q++) acc[q] = _mm512_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *cell = cell_at(wp, nb, g, b);
+            const float *xb = x + b * ZOO_QK8_0;
+            __m512 xv[8]; /* x[4c .. 4c + 3] in every 128-bit lane */
+            for (int c = 0; c < 8; c++) xv[c] = _mm512_broadcast_f32x4(_mm_loadu_ps(xb + 4 * c));
+            const __m512 d16 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)cell)); /* 16 rows' scales */
+            for (int q = 0; q < 4; q++) {
+                __m512 s = _mm512_setzero_ps();
+                for (int c = 0; c < 8; c++) {
+                    const __m128i raw = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(cell + 32 + 64 * c + 16 * q)), flip);
+                    s = _mm512_fmadd_ps(xv[c], _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(raw)), s);
                 }
-                for (int c = 0; c < 8; c++) _mm512_storeu_ps(part[q][c], acc[c]);
+                const __m512 d = _mm512_permutexvar_ps(_mm512_add_epi32(spread, _mm512_set1_epi32(4 * q)), d16);
+                acc[q] = _mm512_fmadd_ps(s, d, acc[q]);
             }
         }
-        for (int q = 0; q < quads; q++) {
-            __m512 v[8];
-            for (int c = 0; c < 8; c++) v[c] = _mm512_loadu_ps(part[q][c]);
-            const __m512 r = tree_avx512(v);
+        for (int q = 0; q < 4; q++) {
             float out[16];
-            _mm512_storeu_ps(out, r);
-            for (int i = 0; i < 4 && 4 * q + i < left; i++) {
-                const int64_t row = g * ZK_GROUP + 4 * q + i;
-                y[row] = bias ? out[4 * i] + bias[row] : out[4 * i];
-            }
+            _mm512_storeu_ps(out, acc[q]);
+            for (int i = 0; i < 4 && g * ZK_GROUP + 4 * q + i < n; i++)
+                y[g * ZK_GROUP + 4 * q + i] = finish(out + 4 * i, bias, g * ZK_GROUP + 4 * q + i);
         }
     }
 }
@@ -358,14 +329,21 @@ int zoo_q8_0w_matmul(zoo_pool *pool, const void *packed, int64_t n, int64_t k, c
     return run(pool, zw_current(), zk_f32_current(), packed, n, k, x, m, ldx, bias, y, ldy);
 }
 
+int zoo_q8_0w_gemv_ref(const void *packed, int64_t n, int64_t k, const float *x, const float *bias, float *y) {
+    if (n < 0 || k < 0 || k % ZOO_QK8_0 != 0) return ZOO_KERR_ARG;
+    gemv_scalar((const uint8_t *)packed, n, k / ZOO_QK8_0, x, bias, y, 0, (n + ZK_GROUP - 1) / ZK_GROUP);
+    return 0;
+}
+
 int zoo_q8_0w_matmul_ref(const void *packed, int64_t n, int64_t k, const float *x, int64_t m, int64_t ldx,
                          const float *bias, float *y, int64_t ldy) {
     if (bad_args(n, k, m, ldx, ldy)) return ZOO_KERR_ARG;
     if (m == 0 || n == 0) return 0;
+    if (m == 1) return zoo_q8_0w_gemv_ref(packed, n, k, x, bias, y);
     float *w = (float *)malloc((size_t)(n * k > 0 ? n * k : 1) * sizeof(float));
     if (!w) return ZOO_KERR_NOMEM;
     for (int64_t row = 0; row < n; row++) zoo_q8_0_packed_dequantize_row(packed, n, k, row, w + row * k);
-    const int rc = m == 1 ? zoo_f32_gemv_ref(w, n, k, x, bias, y) : zoo_f32_gemm_ref(w, n, k, x, m, ldx, bias, y, ldy);
+    const int rc = zoo_f32_gemm_ref(w, n, k, x, m, ldx, bias, y, ldy);
     free(w);
     return rc;
 }

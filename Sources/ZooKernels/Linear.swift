@@ -10,8 +10,8 @@ public enum LinearWeight: Sendable {
     /// [out, in] as ggml Q8_0 blocks, repacked for CKernels' int8 GEMV/GEMM on its thread pool.
     case q8_0(PackedQ8_0)
     /// The same packed Q8_0 blocks (same bytes, same 4x smaller memory) with f32 activations:
-    /// weight-only quantization, computed as the f32 kernels would on the dequantized weights
-    /// (zoo_q8_0w_matmul), so only the weights' rounding separates it from f32.
+    /// weight-only quantization (zoo_q8_0w_matmul). Several rows give the bits of the f32 kernels on
+    /// the dequantized weights; a single row (decode) sums in its own order, equal to rounding.
     case q8_0WeightOnly(PackedQ8_0)
 }
 

@@ -51,7 +51,7 @@ public final class PackedQ8_0: @unchecked Sendable {
     deinit { packed.deallocate() }
 
     /// y = x W^T + bias.  x: [T, K] -> y: [T, N]; activations are quantized per 32-block on the fly,
-    /// or with weightOnly stay f32 (the f32 kernels' arithmetic on the dequantized weights).
+    /// or with weightOnly stay f32 (f32 arithmetic on the dequantized weights, zoo_q8_0w_matmul).
     func forward(_ x: UnsafePointer<Float>, rows t: Int, bias: UnsafePointer<Float>?, weightOnly: Bool = false,
                  into y: UnsafeMutablePointer<Float>) {
         if weightOnly {

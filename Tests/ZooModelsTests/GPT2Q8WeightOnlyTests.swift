@@ -4,10 +4,11 @@ import ZooKernels
 import ZooModels
 import ZooTensor
 
-/// GPT-2 in q8_0w mode (Q8_0 weights, f32 activations) on the demo model. The contract of
-/// zoo_q8_0w_matmul is "zoo_f32_matmul on the dequantized weights", so a q8_0w model must give the
-/// bits of an f32 model whose weights were dequantized elsewhere: here by ZooTensor's Q8_0 -> f32
-/// conversion at load, run through the f32 kernels on those f32 arrays.
+/// GPT-2 in q8_0w mode (Q8_0 weights, f32 activations) on the demo model. For M >= 2 rows the
+/// contract of zoo_q8_0w_matmul is "zoo_f32_matmul on the dequantized weights", so a q8_0w prefill
+/// must give the bits of an f32 model whose weights were dequantized elsewhere: here by ZooTensor's
+/// Q8_0 -> f32 conversion at load, run through the f32 kernels on those f32 arrays. A decode step
+/// (M == 1) sums in its own order (scale applied per block), so it agrees to rounding.
 final class GPT2Q8WeightOnlyTests: XCTestCase {
     static let demo = GPT2FixtureTests.repoRoot + "/fixtures/demo-gpt2"
 
@@ -28,7 +29,7 @@ final class GPT2Q8WeightOnlyTests: XCTestCase {
         return (MemoryCheckpoint(items), config)
     }
 
-    func testLogitsEqualF32OnTheDequantizedWeights() throws {
+    func testMatchesF32OnTheDequantizedWeights() throws {
         KernelThreads.configure(2)
         defer { KernelThreads.configure(1) }
         let (checkpoint, config) = try storedQ8Checkpoint()
@@ -48,16 +49,23 @@ final class GPT2Q8WeightOnlyTests: XCTestCase {
         try a.forward(ids, logits: .all)
         try b.forward(ids, logits: .all)
         let prefillA = Array(a.logits.prefix(ids.count * v)), prefillB = Array(b.logits.prefix(ids.count * v))
-        XCTAssertEqual(prefillA.map(\.bitPattern), prefillB.map(\.bitPattern), "prefill logits differ from f32 on the dequantized weights")
-        // decode steps (M = 1: the streaming GEMV) after a 2-token prompt (M = 2: the small-M path)
+        XCTAssertTrue(prefillA.map(\.bitPattern) == prefillB.map(\.bitPattern), "prefill logits differ from f32 on the dequantized weights")
+        // a 2-token prompt (M = 2 everywhere, the head too with .all: the small-M GEMV path) is
+        // bit-identical too; decode steps (M = 1, the streaming GEMV in its own order) agree to
+        // rounding (max rel 5.2e-7 measured)
         let c = q8w.makeSession(), d = f32.makeSession()
-        try c.forward(Array(ids.prefix(2)), logits: .last)
-        try d.forward(Array(ids.prefix(2)), logits: .last)
+        try c.forward(Array(ids.prefix(2)), logits: .all)
+        try d.forward(Array(ids.prefix(2)), logits: .all)
+        XCTAssertTrue(Array(c.logits.prefix(2 * v)).map(\.bitPattern) == Array(d.logits.prefix(2 * v)).map(\.bitPattern), "2-token prompt")
+        var worst: Float = 0
         for id in ids.dropFirst(2) {
             try c.forward([id], logits: .last)
             try d.forward([id], logits: .last)
-            XCTAssertEqual(Array(c.logits.prefix(v)).map(\.bitPattern), Array(d.logits.prefix(v)).map(\.bitPattern), "decode step \(id)")
+            let rel = maxRelative(Array(c.logits.prefix(v)), Array(d.logits.prefix(v)))
+            worst = max(worst, rel)
+            XCTAssertLessThan(rel, 1e-5, "decode step \(id)")
         }
+        print("demo-gpt2 q8_0w decode vs f32 on the dequantized weights: max rel \(worst)")
         // and not trivially so: the same checkpoint on the int8-activation kernels differs
         let q8 = try GPT2Loader.load(reader: checkpoint, config: config, table: GPT2NamingTables.gguf, mode: .q8_0)
         let e = q8.makeSession()

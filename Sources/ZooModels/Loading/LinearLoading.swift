@@ -11,9 +11,9 @@ public enum WeightMode: String, Sendable {
     /// Layers whose input width is not a multiple of 32 stay f32 (Q8_0 blocks need it).
     case q8_0
     /// Q8_0 weights, f32 activations (weight-only quantization): loaded exactly as `.q8_0` (same
-    /// packed blocks, same memory), but the products keep the activations in f32, computed as the
-    /// f32 kernels would on the dequantized weights. Slower than `.q8_0` to prefill (f32 arithmetic),
-    /// about as fast to decode (the same weight bytes are streamed), closer to f32.
+    /// packed blocks, same memory), but the products keep the activations in f32: f32 arithmetic on
+    /// the dequantized weights. Prefill runs at f32 speed (several times slower than `.q8_0`'s int8),
+    /// decode streams the same weight bytes as `.q8_0`; the results are closer to f32.
     case q8_0w
 
     /// Q8_0 weights in either form: stored Q8_0 is kept, f32 quantized at load.
