@@ -9,6 +9,10 @@ public enum LinearWeight: Sendable {
     case f32([Float])
     /// [out, in] as ggml Q8_0 blocks, repacked for CKernels' int8 GEMV/GEMM on its thread pool.
     case q8_0(PackedQ8_0)
+    /// The same packed Q8_0 blocks (same bytes, same 4x smaller memory) with f32 activations:
+    /// weight-only quantization (zoo_q8_0w_matmul). Several rows give the bits of the f32 kernels on
+    /// the dequantized weights; a single row (decode) sums in its own order, equal to rounding.
+    case q8_0WeightOnly(PackedQ8_0)
 }
 
 /// y = x W^T + b with W [out, in] (PyTorch nn.Linear layout; Conv1D weights are transposed at load).
@@ -32,12 +36,13 @@ public struct Linear: Sendable {
         self.outFeatures = outFeatures
     }
 
-    /// A Q8_0 layer.  weight: [out, in] packed, bias: [out] or nil.
-    public init(q8_0 weight: PackedQ8_0, bias: [Float]?) throws {
+    /// A Q8_0 layer.  weight: [out, in] packed, bias: [out] or nil.  weightOnly: keep activations
+    /// in f32 (zoo_q8_0w_matmul) instead of quantizing them to int8 per 32-block.
+    public init(q8_0 weight: PackedQ8_0, bias: [Float]?, weightOnly: Bool = false) throws {
         if let bias, bias.count != weight.rows {
             throw ZooError("linear bias has \(bias.count) values, expected [\(weight.rows)]")
         }
-        self.weight = .q8_0(weight)
+        self.weight = weightOnly ? .q8_0WeightOnly(weight) : .q8_0(weight)
         self.bias = bias
         self.inFeatures = weight.cols
         self.outFeatures = weight.rows
@@ -46,13 +51,18 @@ public struct Linear: Sendable {
     /// x: [T, in] -> y: [T, out]. `y` must hold T*out floats and must not overlap x.
     public func forward(_ x: UnsafePointer<Float>, rows t: Int, into y: UnsafeMutablePointer<Float>) {
         guard t > 0 else { return }
-        if case .q8_0(let packed) = weight {
+        switch weight {
+        case .q8_0(let packed), .q8_0WeightOnly(let packed):
+            let weightOnly: Bool
+            if case .q8_0WeightOnly = weight { weightOnly = true } else { weightOnly = false }
             if let bias {
-                bias.withUnsafeBufferPointer { packed.forward(x, rows: t, bias: $0.baseAddress, into: y) }
+                bias.withUnsafeBufferPointer { packed.forward(x, rows: t, bias: $0.baseAddress, weightOnly: weightOnly, into: y) }
             } else {
-                packed.forward(x, rows: t, bias: nil, into: y)
+                packed.forward(x, rows: t, bias: nil, weightOnly: weightOnly, into: y)
             }
             return
+        case .f32:
+            break
         }
         guard case .f32(let w) = weight else { return }
         if inFeatures == 0 {  // empty sums: y = bias (or 0)
