@@ -52,19 +52,22 @@ public struct Linear: Sendable {
     public func forward(_ x: UnsafePointer<Float>, rows t: Int, into y: UnsafeMutablePointer<Float>) {
         guard t > 0 else { return }
         switch weight {
-        case .q8_0(let packed), .q8_0WeightOnly(let packed):
-            let weightOnly: Bool
-            if case .q8_0WeightOnly = weight { weightOnly = true } else { weightOnly = false }
-            if let bias {
-                bias.withUnsafeBufferPointer { packed.forward(x, rows: t, bias: $0.baseAddress, weightOnly: weightOnly, into: y) }
-            } else {
-                packed.forward(x, rows: t, bias: nil, weightOnly: weightOnly, into: y)
-            }
-            return
-        case .f32:
-            break
+        case .q8_0(let packed): forwardQ8(packed, weightOnly: false, x, rows: t, into: y)
+        case .q8_0WeightOnly(let packed): forwardQ8(packed, weightOnly: true, x, rows: t, into: y)
+        case .f32(let w): forwardF32(w, x, rows: t, into: y)
         }
-        guard case .f32(let w) = weight else { return }
+    }
+
+    private func forwardQ8(_ packed: PackedQ8_0, weightOnly: Bool, _ x: UnsafePointer<Float>, rows t: Int,
+                           into y: UnsafeMutablePointer<Float>) {
+        if let bias {
+            bias.withUnsafeBufferPointer { packed.forward(x, rows: t, bias: $0.baseAddress, weightOnly: weightOnly, into: y) }
+        } else {
+            packed.forward(x, rows: t, bias: nil, weightOnly: weightOnly, into: y)
+        }
+    }
+
+    private func forwardF32(_ w: [Float], _ x: UnsafePointer<Float>, rows t: Int, into y: UnsafeMutablePointer<Float>) {
         if inFeatures == 0 {  // empty sums: y = bias (or 0)
             for row in 0..<t { for j in 0..<outFeatures { y[row * outFeatures + j] = bias?[j] ?? 0 } }
             return
