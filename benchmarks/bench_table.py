@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One table: Zoo (`zoo bench`) in f32 and Q8_0 on every kernel variant, next to PyTorch, same machine, same run.
+"""One table: Zoo (`zoo bench`) in f32, Q8_0 (every kernel variant) and q8_0w, next to PyTorch, same machine, same run.
 
 GPT-2 124M-shaped (random weights): prompt processing of 128 tokens and generation of 128 tokens,
 tokens/s. ViT-B/16 (random weights): images/s at batch 1 and 8. Medians of --runs timed runs
@@ -82,7 +82,7 @@ def main():
         extra = ("--prompt-tokens", "128", "--gen-tokens", "128")
         pt_pp, pt_tg = torch_gpt2(model, ids, 128, args.threads, args.runs)
         rows.append(("GPT-2 124M", "PyTorch f32", "-", f"{pt_pp:.0f}", f"{pt_tg:.1f}", ""))
-        for dtype, kernel in [("f32", None), ("q8_0", None), ("q8_0", "avx2"), ("q8_0", "scalar")]:
+        for dtype, kernel in [("f32", None), ("q8_0", None), ("q8_0w", None), ("q8_0", "avx2"), ("q8_0", "scalar")]:
             runs = args.runs if kernel != "scalar" else 1
             r = zoo_bench(zoo, folder, dtype, args.threads, runs, kernel, extra)
             rows.append(("GPT-2 124M", f"Zoo {dtype}", r["kernel"], f"{r['prompt_tokens_per_s']:.0f} ({r['prompt_min']:.0f}-{r['prompt_max']:.0f})",
@@ -95,7 +95,7 @@ def main():
             vmodel = vit_speed.make_model(vfolder)
             pt = {b: torch_vit(vmodel, b, args.threads, args.runs) for b in (1, 8)}
             rows.append(("ViT-B/16", "PyTorch f32", "-", "", "", f"b1 {pt[1]:.2f} / b8 {pt[8]:.2f}"))
-            for dtype, kernel in [("f32", None), ("q8_0", None), ("q8_0", "avx2")]:
+            for dtype, kernel in [("f32", None), ("q8_0", None), ("q8_0w", None), ("q8_0", "avx2")]:
                 r = zoo_bench(zoo, vfolder, dtype, args.threads, args.runs, kernel, ("--batch", "1", "--batch", "8"))
                 b = r["batches"]
                 rows.append(("ViT-B/16", f"Zoo {dtype}", r["kernel"], "", "",

@@ -8,8 +8,9 @@
  * Linux) buffers are simply small-paged, never an error.
  *
  * A model's matrices are mostly 0.5-3 MB, too small to own whole huge pages, so they are carved
- * from shared 32 MiB chunks (one chunk per buffer of 8 MiB or more). A chunk is released when its
- * last buffer is; until then its freed space is not reused (weights are loaded once and kept). */
+ * from shared chunks (one chunk per buffer of 8 MiB or more). Chunks start at 4 MiB and double up
+ * to 32 MiB, so a tiny model does not reserve 32 MiB. A chunk is released when its last buffer is;
+ * until then its freed space is not reused (weights are loaded once and kept). */
 #define _GNU_SOURCE
 #include "zk_internal.h"
 #include <pthread.h>
@@ -20,7 +21,8 @@
 #endif
 
 #define ZK_HUGE_PAGE ((size_t)2 << 20)
-#define ZK_CHUNK ((size_t)32 << 20)
+#define ZK_CHUNK_MIN ((size_t)4 << 20)
+#define ZK_CHUNK_MAX ((size_t)32 << 20)
 #define ZK_OWN_CHUNK ((size_t)8 << 20) /* buffers this large get a chunk of their own */
 #define ZK_HEADER ((size_t)64)         /* before each buffer: its chunk (keeps 64-byte alignment) */
 
@@ -31,6 +33,7 @@ typedef struct zk_chunk {
 
 static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static zk_chunk *current; /* the chunk new small buffers are carved from */
+static size_t next_chunk = ZK_CHUNK_MIN;
 
 /* madvise(MADV_HUGEPAGE) on the huge-page-aligned interior of [p, p + bytes), before the first
  * write, so the pages fault in huge. */
@@ -66,7 +69,7 @@ static void *carve(zk_chunk *c, size_t bytes) {
 
 void *zoo_weights_alloc(size_t bytes) {
     if (bytes == 0) bytes = 1;
-    if (bytes > SIZE_MAX / 2 - ZK_CHUNK) return NULL;
+    if (bytes > SIZE_MAX / 2 - ZK_CHUNK_MAX) return NULL;
     bytes = (bytes + 63) & ~(size_t)63;
     size_t need = ZK_HEADER + bytes;
     void *out = NULL;
@@ -77,8 +80,10 @@ void *zoo_weights_alloc(size_t bytes) {
         if (c) out = carve(c, bytes);
     } else {
         if (current == NULL || current->size - current->used < need) {
-            zk_chunk *c = new_chunk(ZK_CHUNK);
+            const size_t fit = (need + ZK_HEADER + ZK_HUGE_PAGE - 1) & ~(ZK_HUGE_PAGE - 1);
+            zk_chunk *c = new_chunk(fit > next_chunk ? fit : next_chunk);
             if (c) {
+                if (next_chunk < ZK_CHUNK_MAX) next_chunk *= 2;
                 if (current != NULL && current->live == 0) free(current);
                 current = c;
             }

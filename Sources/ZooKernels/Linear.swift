@@ -9,6 +9,10 @@ public enum LinearWeight: Sendable {
     case f32([Float])
     /// [out, in] as ggml Q8_0 blocks, repacked for CKernels' int8 GEMV/GEMM on its thread pool.
     case q8_0(PackedQ8_0)
+    /// The same packed Q8_0 blocks (same bytes, same 4x smaller memory) with f32 activations:
+    /// weight-only quantization (zoo_q8_0w_matmul). Several rows give the bits of the f32 kernels on
+    /// the dequantized weights; a single row (decode) sums in its own order, equal to rounding.
+    case q8_0WeightOnly(PackedQ8_0)
 }
 
 /// y = x W^T + b with W [out, in] (PyTorch nn.Linear layout; Conv1D weights are transposed at load).
@@ -32,12 +36,13 @@ public struct Linear: Sendable {
         self.outFeatures = outFeatures
     }
 
-    /// A Q8_0 layer.  weight: [out, in] packed, bias: [out] or nil.
-    public init(q8_0 weight: PackedQ8_0, bias: [Float]?) throws {
+    /// A Q8_0 layer.  weight: [out, in] packed, bias: [out] or nil.  weightOnly: keep activations
+    /// in f32 (zoo_q8_0w_matmul) instead of quantizing them to int8 per 32-block.
+    public init(q8_0 weight: PackedQ8_0, bias: [Float]?, weightOnly: Bool = false) throws {
         if let bias, bias.count != weight.rows {
             throw ZooError("linear bias has \(bias.count) values, expected [\(weight.rows)]")
         }
-        self.weight = .q8_0(weight)
+        self.weight = weightOnly ? .q8_0WeightOnly(weight) : .q8_0(weight)
         self.bias = bias
         self.inFeatures = weight.cols
         self.outFeatures = weight.rows
@@ -46,15 +51,23 @@ public struct Linear: Sendable {
     /// x: [T, in] -> y: [T, out]. `y` must hold T*out floats and must not overlap x.
     public func forward(_ x: UnsafePointer<Float>, rows t: Int, into y: UnsafeMutablePointer<Float>) {
         guard t > 0 else { return }
-        if case .q8_0(let packed) = weight {
-            if let bias {
-                bias.withUnsafeBufferPointer { packed.forward(x, rows: t, bias: $0.baseAddress, into: y) }
-            } else {
-                packed.forward(x, rows: t, bias: nil, into: y)
-            }
-            return
+        switch weight {
+        case .q8_0(let packed): forwardQ8(packed, weightOnly: false, x, rows: t, into: y)
+        case .q8_0WeightOnly(let packed): forwardQ8(packed, weightOnly: true, x, rows: t, into: y)
+        case .f32(let w): forwardF32(w, x, rows: t, into: y)
         }
-        guard case .f32(let w) = weight else { return }
+    }
+
+    private func forwardQ8(_ packed: PackedQ8_0, weightOnly: Bool, _ x: UnsafePointer<Float>, rows t: Int,
+                           into y: UnsafeMutablePointer<Float>) {
+        if let bias {
+            bias.withUnsafeBufferPointer { packed.forward(x, rows: t, bias: $0.baseAddress, weightOnly: weightOnly, into: y) }
+        } else {
+            packed.forward(x, rows: t, bias: nil, weightOnly: weightOnly, into: y)
+        }
+    }
+
+    private func forwardF32(_ w: [Float], _ x: UnsafePointer<Float>, rows t: Int, into y: UnsafeMutablePointer<Float>) {
         if inFeatures == 0 {  // empty sums: y = bias (or 0)
             for row in 0..<t { for j in 0..<outFeatures { y[row * outFeatures + j] = bias?[j] ?? 0 } }
             return

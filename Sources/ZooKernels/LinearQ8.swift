@@ -54,8 +54,14 @@ public final class PackedQ8_0: @unchecked Sendable {
 
     deinit { zoo_weights_free(packed) }
 
-    /// y = x W^T + bias.  x: [T, K] -> y: [T, N]; activations are quantized per 32-block on the fly.
-    func forward(_ x: UnsafePointer<Float>, rows t: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
+    /// y = x W^T + bias.  x: [T, K] -> y: [T, N]; activations are quantized per 32-block on the fly,
+    /// or with weightOnly stay f32 (f32 arithmetic on the dequantized weights, zoo_q8_0w_matmul).
+    func forward(_ x: UnsafePointer<Float>, rows t: Int, bias: UnsafePointer<Float>?, weightOnly: Bool = false,
+                 into y: UnsafeMutablePointer<Float>) {
+        if weightOnly {
+            _ = zoo_q8_0w_matmul(KernelThreads.pool, packed, Int64(rows), Int64(cols), x, Int64(t), Int64(cols), bias, y, Int64(rows))
+            return
+        }
         let work = KernelScratch.bytes(zoo_q8_act_size(Int64(t), Int64(cols)))
         _ = zoo_q8_0_matmul(KernelThreads.pool, packed, Int64(rows), Int64(cols), x, Int64(t), Int64(cols),
                             bias, y, Int64(rows), work)

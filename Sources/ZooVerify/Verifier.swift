@@ -5,8 +5,9 @@ public struct Tolerance: Sendable, Equatable {
     public var maxRel: Double
     public var source: String
 
-    /// Defaults per dtype, used when neither a flag nor the fixture gives one.
-    public static func defaultMaxRel(dtype: String) -> Double { dtype == "q8_0" ? 3e-2 : 1e-4 }
+    /// Defaults per dtype, used when neither a flag nor the fixture gives one. q8_0w (Q8_0 weights,
+    /// f32 activations) has one source of error fewer than q8_0, so q8_0's bound holds for it too.
+    public static func defaultMaxRel(dtype: String) -> Double { dtype == "q8_0" || dtype == "q8_0w" ? 3e-2 : 1e-4 }
 }
 
 /// One compared output (a prompt's logits, or an image batch's logits).
@@ -52,6 +53,8 @@ public enum Verifier {
     public static func tolerance(fixture: Fixture, dtype: String, override: Double?) -> Tolerance {
         if let override { return Tolerance(maxRel: override, source: "flag") }
         if let own = fixture.tolerance(for: dtype) { return Tolerance(maxRel: own, source: "fixture") }
+        // a fixture made before q8_0w existed: its q8_0 bound (the same weights, exact activations)
+        if dtype == "q8_0w", let q8 = fixture.tolerance(for: "q8_0") { return Tolerance(maxRel: q8, source: "fixture (q8_0)") }
         return Tolerance(maxRel: Tolerance.defaultMaxRel(dtype: dtype), source: "default")
     }
 

@@ -14,7 +14,7 @@ struct Bench: ParsableCommand {
     @Argument(help: "A GPT-2 or ViT model (folder, .gguf, or weights beside a config.json).")
     var model: String
 
-    @Option(help: "Linear layers in f32 or q8_0 (default: as stored: Q8_0 where the file holds Q8_0).")
+    @Option(help: "Linear layers in f32, q8_0, or q8_0w: Q8_0 weights, f32 activations (weight-only quantization). Default: as stored, Q8_0 where the file holds Q8_0.")
     var dtype: VerifyDType?
 
     @Option(help: "GPT-2: prompt length for the prompt-processing measurement.")
@@ -32,7 +32,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Threads to use (default: all cores).")
     var threads: Int?
 
-    @Option(help: "GPT-2 KV cache: f16 or f32 (default: f16 when the linear layers run int8, f32 otherwise).")
+    @Option(help: "GPT-2 KV cache: f16 or f32 (default: f16 when the linear layers run int8 (q8_0), f32 otherwise).")
     var kvCache: KVCacheDType?
 
     @Flag(help: "Print one JSON object.")
@@ -44,7 +44,9 @@ struct Bench: ParsableCommand {
             let n = KernelThreads.configure(threads)
             let mode: WeightMode = dtype?.weightMode ?? .auto
             let dtypeName = dtype?.rawValue ?? "auto"
-            var fields: [(String, JSONValue)] = [("model", .string(model)), ("kernel", .string(KernelInfo.variant)),
+            // q8_0w runs the f32-arithmetic kernels (their variant, e.g. "avx512"), not the int8 ones
+            let kernel = dtype == .q8_0w ? KernelInfo.q8_0WeightOnlyVariant : KernelInfo.variant
+            var fields: [(String, JSONValue)] = [("model", .string(model)), ("kernel", .string(kernel)),
                                                  ("threads", .int(Int64(n))), ("dtype", .string(dtypeName)), ("runs", .int(Int64(runs)))]
             var lines: [String] = []
             var kvNote = ""
@@ -77,7 +79,7 @@ struct Bench: ParsableCommand {
                 print(JSONValue.object(fields).serialized(pretty: true))
             } else {
                 let note = KernelInfo.note.isEmpty ? "" : " (\(KernelInfo.note))"
-                print("\(model): dtype \(dtypeName)\(kvNote), kernel \(KernelInfo.variant)\(note), \(n) threads, median of \(runs) runs")
+                print("\(model): dtype \(dtypeName)\(kvNote), kernel \(kernel)\(note), \(n) threads, median of \(runs) runs")
                 lines.forEach { print($0) }
             }
         }

@@ -37,10 +37,10 @@ struct Run: ParsableCommand {
     @Option(help: "Threads to use (default: all cores).")
     var threads: Int?
 
-    @Option(help: "GPT-2 KV cache: f16 or f32 (default: f16 when the linear layers run int8, f32 otherwise).")
+    @Option(help: "GPT-2 KV cache: f16 or f32 (default: f16 when the linear layers run int8 (q8_0), f32 otherwise).")
     var kvCache: KVCacheDType?
 
-    @Option(help: "Weights of the linear layers: auto (Q8_0 where the file stores Q8_0, else f32), f32, or q8_0 (quantize at load; int8 kernels).")
+    @Option(help: "Weights of the linear layers: auto (Q8_0 where the file stores Q8_0, else f32), f32, q8_0 (quantize at load; int8 kernels), or q8_0w: Q8_0 weights, f32 activations (weight-only quantization).")
     var dtype: WeightMode = .auto
 
     @Option(help: "Write the logits of every prompt position as float32 [T, vocab] to this .npy file.")

@@ -7,9 +7,15 @@ import ZooTensor
 import ZooVerify
 
 enum VerifyDType: String, ExpressibleByArgument, CaseIterable {
-    case f32, q8_0
+    case f32, q8_0, q8_0w
 
-    var weightMode: WeightMode { self == .f32 ? .f32 : .q8_0 }
+    var weightMode: WeightMode {
+        switch self {
+        case .f32: return .f32
+        case .q8_0: return .q8_0
+        case .q8_0w: return .q8_0w
+        }
+    }
 }
 
 struct Verify: ParsableCommand {
@@ -28,10 +34,10 @@ struct Verify: ParsableCommand {
     @Option(name: .customLong("fixtures"), help: "Verify every *.fixture.npz under this folder against the model it was made from.")
     var fixtureFolder: String?
 
-    @Option(help: "How Zoo computes: f32 or q8_0 (repeatable; each fixture is checked in each).")
+    @Option(help: "How Zoo computes: f32, q8_0 (int8 weights and activations) or q8_0w: Q8_0 weights, f32 activations (weight-only quantization). Repeatable; each fixture is checked in each.")
     var dtype: [VerifyDType] = []
 
-    @Option(help: "Tolerance on max |zoo - ref| / max |ref|, instead of the fixture's or the default (f32 1e-4, q8_0 3e-2).")
+    @Option(help: "Tolerance on max |zoo - ref| / max |ref|, instead of the fixture's or the default (f32 1e-4, q8_0 and q8_0w 3e-2).")
     var maxRel: Double?
 
     @Option(help: "Compare MODEL with this model (or the same one in another --against-dtype) on --text.")
@@ -55,7 +61,7 @@ struct Verify: ParsableCommand {
     @Option(help: "Threads to use (default: all cores).")
     var threads: Int?
 
-    @Option(help: "GPT-2 KV cache: f16 or f32 (default: f16 when the linear layers run int8, f32 otherwise).")
+    @Option(help: "GPT-2 KV cache: f16 or f32 (default: f16 when the linear layers run int8 (q8_0), f32 otherwise).")
     var kvCache: KVCacheDType?
 
     @Option(help: "KV cache of the --against model (default: --kv-cache if given, else by its dtype).")

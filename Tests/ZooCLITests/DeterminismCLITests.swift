@@ -15,7 +15,7 @@ final class DeterminismCLITests: XCTestCase {
     func testGPT2LogitsAreBitIdenticalFor1To3Threads() throws {
         let s = Scratch()
         let prompt = "import os\nimport sys\n\ndef main(argv):\n    for name in sorted(os.listdir(argv[1])):\n        print(name)\n"
-        for dtype in ["f32", "q8_0"] {
+        for dtype in ["f32", "q8_0", "q8_0w"] {
             let args = ["run", root + "/fixtures/demo-gpt2", "--prompt", prompt, "--max-tokens", "0", "--dtype", dtype]
             let one = try dump(args, threads: 1, to: s.file("1-\(dtype).npy"))
             for n in [2, 3] {

@@ -10,10 +10,10 @@ import ZooTensor
 final class VerifyCLITests: XCTestCase {
     let root = ZooCLI.root
 
-    func testEveryCommittedFixturePassesInF32AndQ8_0() throws {
+    func testEveryCommittedFixturePassesInEveryDType() throws {
         let s = Scratch()
         let junit = s.file("verify.xml")
-        let r = try ZooCLI.run(["verify", "--fixtures", root + "/fixtures", "--dtype", "f32", "--dtype", "q8_0", "--junit", junit])
+        let r = try ZooCLI.run(["verify", "--fixtures", root + "/fixtures", "--dtype", "f32", "--dtype", "q8_0", "--dtype", "q8_0w", "--junit", junit])
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         XCTAssertFalse(r.stdout.contains("FAIL"), r.stdout)
         let parser = XMLParser(data: try Data(contentsOf: URL(fileURLWithPath: junit)))

@@ -30,8 +30,8 @@ final class CKernelsWeightMemoryTests: XCTestCase {
     }
 
     func testBuffersAreAlignedDisjointAndOutliveNeighbours() throws {
-        // small ones share a chunk, 2-3 MB ones spill into the next chunk, 9 MB gets a chunk of its own
-        let sizes = [1, 63, 64, 65, 1000, 600_000, 1_888_000, 2_506_752, 3_000_001, 9_437_184, 31_000_000, 40, 7]
+        // small ones share a chunk, larger ones spill into the next (chunks grow from 4 MiB), 8+ MiB get their own
+        let sizes = [1, 63, 64, 65, 1000, 600_000, 1_888_000, 2_506_752, 3_000_001, 5_500_000, 8_388_000, 9_437_184, 31_000_000, 40, 7]
         var live = try sizes.enumerated().map { try allocate($0.element, fill: UInt8(1 + $0.offset)) }
         assertIntact(live)
         // release every other buffer, check the rest, then allocate more into the freed chunks' successors

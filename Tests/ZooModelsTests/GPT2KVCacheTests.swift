@@ -13,6 +13,7 @@ final class GPT2KVCacheTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: Self.path) else { throw XCTSkip("tiny-sharded not present") }
         XCTAssertEqual(try GPT2Loader.load(path: Self.path, mode: .q8_0).kvCache, .f16)
         XCTAssertEqual(try GPT2Loader.load(path: Self.path, mode: .f32).kvCache, .f32)
+        XCTAssertEqual(try GPT2Loader.load(path: Self.path, mode: .q8_0w).kvCache, .f32, "q8_0w computes in f32")
         XCTAssertEqual(try GPT2Loader.load(path: Self.path).kvCache, .f32, "an f32 file in auto mode runs f32")
         let q8f32 = try GPT2Loader.load(path: Self.path, mode: .q8_0, kvCache: .f32)
         XCTAssertEqual(q8f32.kvCache, .f32)

@@ -251,6 +251,33 @@ int zoo_f32_gemm_ref(const float *w, int64_t n, int64_t k, const float *x, int64
 int zoo_f32_gemv_ref(const float *w, int64_t n, int64_t k, const float *x, const float *bias, float *y);
 const char *zoo_f32_kernel_name(void); /* "avx512", "avx2" or "scalar" */
 
+/* ---------------------------------------------------------------------------------------------
+ * Weight-only Q8_0 (zk_q8w.c): packed Q8_0 weights (zoo_q8_0_repack's layout, the same bytes as
+ * zoo_q8_0_matmul reads) times f32 activations in f32 arithmetic:  Y[M, N] = X[M, K] . W^T + bias,
+ * W = the dequantized weights (q * f16 scale, exact in f32), X rows stride ldx, Y rows stride ldy.
+ * Variants follow the f32 ones ("avx512", "avx2", "scalar"); the bits depend on no variant and no
+ * thread count:
+ *   M >= 2: bit-identical to zoo_f32_matmul on the dequantized weights (one fmaf chain per element,
+ *     k ascending). ~256 KB of rows are dequantized at a time into a per-thread buffer (kept between
+ *     calls) for the f32 micro-kernels.
+ *   M == 1 (decode): zoo_q8_0w_gemv_ref's order, which applies each block's scale once per lane:
+ *     per row, lanes t = 0..3, a[t] = +0; for each block b: s = +0, for c = 0..7:
+ *     s = fmaf(x[32b+4c+t], (float)q[32b+4c+t], s); then a[t] = fmaf(s, d_b, a[t]); finally
+ *     y = ((a0 + a2) + (a1 + a3)) + bias. It streams the int8 bytes once (a quarter of f32's bytes)
+ *     and allocates nothing. |y - exact| <= (K/32 + 11) 2^-24 sum|x w|, + one rounding for the bias.
+ *     So a row alone may differ from the same row in a batch, and from the f32 GEMV, by rounding.
+ * Returns 0, ZOO_KERR_ARG (negative sizes, K not a multiple of 32, ldx < K or ldy < N when M > 1)
+ * or ZOO_KERR_NOMEM (a per-thread buffer could not be allocated; y is then incomplete). */
+int zoo_q8_0w_matmul(zoo_pool *pool, const void *packed, int64_t n, int64_t k, const float *x, int64_t m,
+                     int64_t ldx, const float *bias, float *y, int64_t ldy);
+/* The M == 1 order as plain loops (packed W [N, K], x [K] -> y [N]). */
+int zoo_q8_0w_gemv_ref(const void *packed, int64_t n, int64_t k, const float *x, const float *bias, float *y);
+/* The contract as plain code: M == 1 zoo_q8_0w_gemv_ref; M >= 2 zoo_q8_0_packed_dequantize_row, then
+   zoo_f32_gemm_ref (allocates N * K floats). */
+int zoo_q8_0w_matmul_ref(const void *packed, int64_t n, int64_t k, const float *x, int64_t m, int64_t ldx,
+                         const float *bias, float *y, int64_t ldy);
+const char *zoo_q8_0w_kernel_name(void); /* "avx512", "avx2" or "scalar" */
+
 #ifdef __cplusplus
 }
 #endif

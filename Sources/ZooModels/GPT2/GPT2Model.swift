@@ -16,7 +16,8 @@ public final class GPT2Model: Sendable {
 
     /// f16 when linear layers run the int8 kernels (the speed mode: Q8_0 already rounds far more
     /// than f16 keys and values do, and a decode step reads half the cache bytes, as llama.cpp's
-    /// default f16 cache), f32 when all are f32 (results exact against f32 references).
+    /// default f16 cache), f32 otherwise: all f32 (results exact against f32 references) or q8_0w
+    /// (f32 arithmetic, bit-identical to f32 on the dequantized weights, which an f16 cache would undo).
     public static func defaultKVCache(for weights: GPT2Weights) -> KVCacheDType {
         let linears = weights.blocks.flatMap { [$0.qkv, $0.attnProj, $0.fc, $0.mlpProj] } + [weights.head]
         return linears.contains { if case .q8_0 = $0.weight { true } else { false } } ? .f16 : .f32

@@ -19,11 +19,17 @@ public struct GPT2Weights: Sendable {
     /// The output projection C -> V; shares wte's storage (tied), as HF GPT-2 does.
     public let head: Linear
 
-    /// "f32", "q8_0" or "q8_0+f32": the forms the linear layers (and head) ended up in.
+    /// "f32", "q8_0", "q8_0w" (Q8_0 weights, f32 activations) or mixtures such as "q8_0+f32": the
+    /// forms the linear layers (and head) ended up in.
     public var linearFormSummary: String {
         let all = blocks.flatMap { [$0.qkv, $0.attnProj, $0.fc, $0.mlpProj] } + [head]
-        let q8 = all.filter { if case .q8_0 = $0.weight { return true } else { return false } }.count
-        return q8 == 0 ? "f32" : (q8 == all.count ? "q8_0" : "q8_0+f32")
+        var forms: [String] = []
+        for (name, count) in [("q8_0", all.filter { if case .q8_0 = $0.weight { true } else { false } }.count),
+                              ("q8_0w", all.filter { if case .q8_0WeightOnly = $0.weight { true } else { false } }.count),
+                              ("f32", all.filter { if case .f32 = $0.weight { true } else { false } }.count)] where count > 0 {
+            forms.append(name)
+        }
+        return forms.isEmpty ? "f32" : forms.joined(separator: "+")
     }
 
     /// How the linear layers hold their weights (shared with ViT).

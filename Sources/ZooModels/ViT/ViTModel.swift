@@ -35,8 +35,8 @@ public struct ViTModel: Sendable {
     let pooler: Linear?
 
     /// Builds the model from weights that a `WeightLoader` checked against `config`'s table.
-    /// `mode`: linear layers in f32, in Q8_0 (int8 kernels; quantized at load where stored f32),
-    /// or as stored (auto: Q8_0 where the checkpoint holds Q8_0). Rows that are not whole 32-blocks stay f32.
+    /// `mode`: linear layers in f32, in Q8_0 (int8 kernels; quantized at load where stored f32), in
+    /// Q8_0 with f32 activations (q8_0w), or as stored (auto: Q8_0 where the checkpoint holds Q8_0). Rows that are not whole 32-blocks stay f32.
     public init(config: ViTConfig, weights: LoadedWeights, mode: WeightMode = .auto) throws {
         self.config = config
         let c = config.hiddenSize, i = config.intermediateSize, p = config.numChannels * config.patchSize * config.patchSize
