@@ -26,7 +26,7 @@ final class ScratchFolder {
     func file(_ name: String) -> String { path + "/" + name }
     func write(_ name: String, _ bytes: [UInt8]) -> String {
         let p = file(name)
-        FileManager.default.createFile(atPath: p, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: p, contents: Data(bytes))  // a failed write shows as the test's read error
         return p
     }
 }
