@@ -1,5 +1,6 @@
 /* The ceilings of this machine that bound Zoo's speed targets: memory read bandwidth (decode
-   streams every weight once per token), f32 FMA throughput (f32 prefill and ViT are GEMM-bound)
+   streams every weight once per token; with 4 KiB pages, and with 2 MiB transparent huge pages as
+   Zoo's Q8_0 weights use, see Sources/CKernels/zk_memory.c), f32 FMA throughput (f32 prefill and ViT are GEMM-bound)
    and int8 VPDPBUSD throughput (Q8_0 prefill). Medians of 5 runs, 1 and 2 threads.
 
    Build and run (x86-64; the AVX-512 parts run only where the CPU has them):
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 static double now(void) {
@@ -105,13 +107,19 @@ static double timed(void *(*fn)(void *), int threads) {
 
 int main(void) {
     __builtin_cpu_init();
-    bw_data = aligned_alloc(64, BW_FLOATS * sizeof(float));
-    if (!bw_data) return 1;
-    memset(bw_data, 0, BW_FLOATS * sizeof(float));
+    float *small_pages = aligned_alloc(64, BW_FLOATS * sizeof(float)), *huge_pages = NULL;
+    if (!small_pages || posix_memalign((void **)&huge_pages, 2 << 20, BW_FLOATS * sizeof(float)) != 0) return 1;
+    madvise(small_pages, BW_FLOATS * sizeof(float), MADV_NOHUGEPAGE);
+    madvise(huge_pages, BW_FLOATS * sizeof(float), MADV_HUGEPAGE); /* a hint: THP "never" ignores it */
+    memset(small_pages, 0, BW_FLOATS * sizeof(float));
+    memset(huge_pages, 0, BW_FLOATS * sizeof(float));
     for (int threads = 1; threads <= 2; threads++) {
         bw_threads = threads;
+        bw_data = small_pages;
         printf("%d thread%s: read bandwidth %6.1f GB/s", threads, threads > 1 ? "s" : " ",
                BW_FLOATS * 4.0 / timed(bw_task, threads) / 1e9);
+        bw_data = huge_pages;
+        printf(" (2 MiB pages %6.1f)", BW_FLOATS * 4.0 / timed(bw_task, threads) / 1e9);
         const double flops = ITERS * 12.0 * 2 * threads;
         if (__builtin_cpu_supports("avx512f"))
             printf("   f32 FMA zmm %6.1f GFLOPS", flops * 16 / timed(fma512_task, threads) / 1e9);
@@ -121,6 +129,7 @@ int main(void) {
             printf("   int8 VPDPBUSD zmm %6.1f GOPS", flops * 64 / timed(vnni_task, threads) / 1e9);
         printf("\n");
     }
-    free(bw_data);
+    free(small_pages);
+    free(huge_pages);
     return 0;
 }
