@@ -27,33 +27,35 @@ float *zk_f32_panel_buffer(void) {
     return buf;
 }
 
-/* The calling thread's buffer for packed rows of x (grows, kept for the next call; freed with the
-   thread): a product packs x once and every task reads it. */
+/* Per-thread growing f32 scratch (zk_internal.h: ZK_SCRATCH_*): kept for the next call, freed with
+   the thread. E.g. a product packs x once into the caller's buffer and every task reads it. */
 typedef struct {
     float *p;
     size_t cap; /* floats */
 } grow_buf;
-static pthread_key_t xbuf_key;
-static pthread_once_t xbuf_once = PTHREAD_ONCE_INIT;
-static int xbuf_key_ok;
-static void free_grow_buf(void *v) {
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_key_ok;
+static void free_scratch(void *v) {
     grow_buf *g = (grow_buf *)v;
-    free(g->p);
+    for (int i = 0; i < ZK_SCRATCH_SLOTS; i++) free(g[i].p);
     free(g);
 }
-static void make_xbuf_key(void) { xbuf_key_ok = pthread_key_create(&xbuf_key, free_grow_buf) == 0; }
+static void make_scratch_key(void) { scratch_key_ok = pthread_key_create(&scratch_key, free_scratch) == 0; }
 
-static float *x_buffer(size_t floats) {
-    pthread_once(&xbuf_once, make_xbuf_key);
-    if (!xbuf_key_ok) return NULL;
-    grow_buf *g = (grow_buf *)pthread_getspecific(xbuf_key);
-    if (!g) {
-        g = (grow_buf *)calloc(1, sizeof *g);
-        if (!g || pthread_setspecific(xbuf_key, g) != 0) {
-            free(g);
+float *zk_thread_scratch(int slot, size_t floats) {
+    if (slot < 0 || slot >= ZK_SCRATCH_SLOTS) return NULL;
+    pthread_once(&scratch_once, make_scratch_key);
+    if (!scratch_key_ok) return NULL;
+    grow_buf *all = (grow_buf *)pthread_getspecific(scratch_key);
+    if (!all) {
+        all = (grow_buf *)calloc(ZK_SCRATCH_SLOTS, sizeof *all);
+        if (!all || pthread_setspecific(scratch_key, all) != 0) {
+            free(all);
             return NULL;
         }
     }
+    grow_buf *g = &all[slot];
     if (g->cap < floats) {
         const size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
         float *p = (float *)aligned_alloc(64, bytes);
@@ -161,7 +163,7 @@ int zoo_f32_gemm(const float *w, int64_t n, int64_t k, const float *x, int64_t m
     if (bad_args(n, k, m, ldx, ldy) || col_begin < 0 || col_end > n) return ZOO_KERR_ARG;
     const zk_f32_ops *ops = zk_f32_current();
     const int64_t tiles = x_tiles(ops, m, k);
-    float *xp = tiles ? x_buffer((size_t)(tiles * ops->x_tile * k)) : NULL;
+    float *xp = tiles ? zk_thread_scratch(ZK_SCRATCH_F32_X, (size_t)(tiles * ops->x_tile * k)) : NULL;
     if (tiles && !xp) ops = without_buffer(ops);
     else if (tiles) ops->pack_x(x, ldx, m, k, xp, 0, tiles);
     run(ops, w, k, x, m, ldx, xp, bias, y, ldy, col_begin, col_end);
@@ -199,7 +201,7 @@ int zoo_f32_matmul(zoo_pool *pool, const float *w, int64_t n, int64_t k, const f
     const int threads = zoo_pool_size(pool);
     c.tiles = x_tiles(c.ops, m, k);
     if (c.tiles) {
-        c.xp = x_buffer((size_t)(c.tiles * c.ops->x_tile * k));
+        c.xp = zk_thread_scratch(ZK_SCRATCH_F32_X, (size_t)(c.tiles * c.ops->x_tile * k));
         if (!c.xp) c.ops = without_buffer(c.ops), c.tiles = 0;
         else if (threads == 1 || c.tiles == 1) pack_task(&c, 0, 1);
         else zoo_pool_run(pool, pack_task, &c, c.tiles < threads ? (int)c.tiles : threads);

@@ -152,6 +152,11 @@ const zk_f32_ops *zk_f32_current(void);
 void zk_f32_dot_rows(const float *w, int64_t k, const float *x, const float *bias, float *y, int64_t r0, int64_t r1);
 /* this thread's buffer for ZK_F32_NC x ZK_F32_KC packed weights, 64-byte aligned; NULL if out of memory */
 float *zk_f32_panel_buffer(void);
+/* The calling thread's scratch `slot` of at least `floats` floats (64-byte aligned, grown and kept
+   for the next call, freed when the thread ends); NULL when out of memory. One slot per use, so a
+   kernel holding one can call another that uses a different one. */
+enum { ZK_SCRATCH_F32_X, ZK_SCRATCH_Q8W_ROWS, ZK_SCRATCH_Q8W_X, ZK_SCRATCH_SLOTS };
+float *zk_thread_scratch(int slot, size_t floats);
 extern const zk_f32_ops zk_f32_ops_scalar;
 #if ZK_X86
 extern const zk_f32_ops zk_f32_ops_avx2;

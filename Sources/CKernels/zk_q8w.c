@@ -18,7 +18,6 @@
      Error: at most K/32 + 11 roundings per term, |y - exact| <= (K/32 + 11) 2^-24 sum|x w| (+ bias). */
 #include "zk_internal.h"
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 
 #define ZW_BUF 65536    /* f32 values per dequantized block of rows for M >= 2 (256 KB) */
@@ -199,50 +198,6 @@ static const zw_ops *zw_current(void) {
 
 const char *zoo_q8_0w_kernel_name(void) { return zw_current()->name; }
 
-/* ---- per-thread buffers: dequantized weight rows (every thread), packed x (the caller) -------- */
-
-typedef struct {
-    float *p;
-    size_t cap; /* floats */
-} zw_buf;
-typedef struct {
-    zw_buf rows, xp;
-} zw_bufs;
-static pthread_key_t bufs_key;
-static pthread_once_t bufs_once = PTHREAD_ONCE_INIT;
-static int bufs_key_ok;
-static void free_bufs(void *v) {
-    zw_bufs *b = (zw_bufs *)v;
-    free(b->rows.p);
-    free(b->xp.p);
-    free(b);
-}
-static void make_bufs_key(void) { bufs_key_ok = pthread_key_create(&bufs_key, free_bufs) == 0; }
-
-/* this thread's buffer `which` (0 rows, 1 xp) of at least `floats` floats, grown and kept; NULL if
-   out of memory */
-static float *thread_buffer(int which, size_t floats) {
-    pthread_once(&bufs_once, make_bufs_key);
-    if (!bufs_key_ok) return NULL;
-    zw_bufs *b = (zw_bufs *)pthread_getspecific(bufs_key);
-    if (!b) {
-        b = (zw_bufs *)calloc(1, sizeof *b);
-        if (!b || pthread_setspecific(bufs_key, b) != 0) {
-            free(b);
-            return NULL;
-        }
-    }
-    zw_buf *g = which ? &b->xp : &b->rows;
-    if (g->cap < floats) {
-        float *p = (float *)aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
-        if (!p) return NULL;
-        free(g->p);
-        g->p = p;
-        g->cap = floats;
-    }
-    return g->p;
-}
-
 /* ---- the product ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -272,7 +227,7 @@ static void task(void *p, int t, int n_tasks) {
         return;
     }
     const int64_t rb = c->rows_per_block;
-    float *w = thread_buffer(0, (size_t)(rb * c->k));
+    float *w = zk_thread_scratch(ZK_SCRATCH_Q8W_ROWS, (size_t)(rb * c->k));
     if (!w) { __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED); return; }
     for (int64_t j = n0; j < n1; j += rb) {
         const int64_t j1 = n1 - j < rb ? n1 : j + rb;
@@ -300,7 +255,7 @@ static int run(zoo_pool *pool, const zw_ops *ops, const zk_f32_ops *f32, const v
                 .unit = m == 1 || m <= ZK_F32_GEMV_MAX_M ? ZK_GROUP : ZK_F32_NR, .rows_per_block = rows_per_block(k)};
     if (m > ZK_F32_GEMV_MAX_M && f32->x_tile > 0) {
         const int64_t tiles = (m + f32->x_tile - 1) / f32->x_tile;
-        float *xp = thread_buffer(1, (size_t)(tiles * f32->x_tile * k));
+        float *xp = zk_thread_scratch(ZK_SCRATCH_Q8W_X, (size_t)(tiles * f32->x_tile * k));
         if (!xp) return ZOO_KERR_NOMEM;
         f32->pack_x(x, ldx, m, k, xp, 0, tiles);
         c.xp = xp;

@@ -45,21 +45,6 @@ final class CKernelsF32GemmTests: XCTestCase {
         return y
     }
 
-    private func matmul(_ pool: OpaquePointer?, _ w: [Float], n: Int, k: Int, _ x: [Float], m: Int, ldx: Int,
-                        bias: [Float]?, ldy: Int) -> [Float] {
-        var y = [Float](repeating: -7, count: m * ldy)  // -7: padding columns must stay untouched
-        let rc = y.withUnsafeMutableBufferPointer { yp in
-            (bias ?? []).withUnsafeBufferPointer { bp in
-                zoo_f32_matmul(pool, w, Int64(n), Int64(k), x, Int64(m), Int64(ldx), bias == nil ? nil : bp.baseAddress,
-                               yp.baseAddress, Int64(ldy))
-            }
-        }
-        XCTAssertEqual(rc, 0)
-        return y
-    }
-
-    private func bits(_ a: [Float]) -> [UInt32] { a.map(\.bitPattern) }
-
     /// Every variant, on one thread and on a pool, gives the reference's bits, with and without bias
     /// and with row strides wider than the rows (padding left alone).
     func testEveryVariantHasTheReferenceBits() {
@@ -77,10 +62,10 @@ final class CKernelsF32GemmTests: XCTestCase {
                     XCTAssertEqual(zoo_kernel_force(variant), 0)
                     let name = String(cString: zoo_f32_kernel_name())
                     let tag = "\(variant) (\(name)) M=\(m) N=\(n) K=\(k) bias=\(bias != nil)"
-                    XCTAssertEqual(bits(matmul(nil, w, n: n, k: k, x, m: m, ldx: k, bias: bias, ldy: n)), bits(ref), tag)
-                    XCTAssertEqual(bits(matmul(pool, w, n: n, k: k, x, m: m, ldx: k, bias: bias, ldy: n)), bits(ref), tag + " pool")
-                    let wide = matmul(pool, w, n: n, k: k, xs, m: m, ldx: k + 3, bias: bias, ldy: n + 2)
-                    XCTAssertEqual(bits(wide), bits(refWide), tag + " strided")
+                    XCTAssertEqual(CK.bits(CK.f32Matmul(nil, w, n: n, k: k, x, m: m, ldx: k, bias: bias, ldy: n)), CK.bits(ref), tag)
+                    XCTAssertEqual(CK.bits(CK.f32Matmul(pool, w, n: n, k: k, x, m: m, ldx: k, bias: bias, ldy: n)), CK.bits(ref), tag + " pool")
+                    let wide = CK.f32Matmul(pool, w, n: n, k: k, xs, m: m, ldx: k + 3, bias: bias, ldy: n + 2)
+                    XCTAssertEqual(CK.bits(wide), CK.bits(refWide), tag + " strided")
                     XCTAssertEqual(wide[n], -7, tag + " padding written")
                 }
             }
@@ -113,7 +98,7 @@ final class CKernelsF32GemmTests: XCTestCase {
         // closed form: x = 1..K, w = 1 gives K(K+1)/2, exact in f32 for K = 1000 (500500 < 2^24)
         let k = 1000
         let x = (1...k).map(Float.init), w = [Float](repeating: 1, count: 2 * k)
-        let y = matmul(nil, w, n: 2, k: k, x, m: 1, ldx: k, bias: [0.5, -500500], ldy: 2)
+        let y = CK.f32Matmul(nil, w, n: 2, k: k, x, m: 1, ldx: k, bias: [0.5, -500500], ldy: 2)
         XCTAssertEqual(y, [500500.5, 0])
     }
 
@@ -127,7 +112,7 @@ final class CKernelsF32GemmTests: XCTestCase {
             var results: [[UInt32]] = []
             for threads in 1...3 {
                 let pool = zoo_pool_create(Int32(threads))
-                results.append(bits(matmul(pool, w, n: n, k: k, x, m: m, ldx: k, bias: b, ldy: n)))
+                results.append(CK.bits(CK.f32Matmul(pool, w, n: n, k: k, x, m: m, ldx: k, bias: b, ldy: n)))
                 zoo_pool_destroy(pool)
             }
             XCTAssertEqual(results[0], results[1], "\(variant): 1 vs 2 threads")
@@ -142,14 +127,14 @@ final class CKernelsF32GemmTests: XCTestCase {
                 XCTAssertEqual(rc, 0)
                 start = end
             }
-            XCTAssertEqual(bits(pieces), results[0], "\(variant): split of N")
+            XCTAssertEqual(CK.bits(pieces), results[0], "\(variant): split of N")
             // rows in groups of 3 (GEMV with 3 rows) and 9 (GEMM); each row alone below
             for group in [3, 9] {
                 var rows: [UInt32] = []
                 var r0 = 0
                 while r0 < m {
                     let g = min(group, m - r0)
-                    rows += bits(matmul(nil, w, n: n, k: k, Array(x[(r0 * k)..<((r0 + g) * k)]), m: g, ldx: k, bias: b, ldy: n))
+                    rows += CK.bits(CK.f32Matmul(nil, w, n: n, k: k, Array(x[(r0 * k)..<((r0 + g) * k)]), m: g, ldx: k, bias: b, ldy: n))
                     r0 += g
                 }
                 XCTAssertEqual(rows, results[0], "\(variant): rows in groups of \(group)")
@@ -158,8 +143,8 @@ final class CKernelsF32GemmTests: XCTestCase {
                 let pool = zoo_pool_create(Int32(threads))
                 for r in [0, 17, 37] {
                     let row = Array(x[(r * k)..<((r + 1) * k)])
-                    XCTAssertEqual(bits(matmul(pool, w, n: n, k: k, row, m: 1, ldx: k, bias: b, ldy: n)),
-                                   bits(reference(w, n: n, k: k, row, m: 1, ldx: k, bias: b, ldy: n)),
+                    XCTAssertEqual(CK.bits(CK.f32Matmul(pool, w, n: n, k: k, row, m: 1, ldx: k, bias: b, ldy: n)),
+                                   CK.bits(reference(w, n: n, k: k, row, m: 1, ldx: k, bias: b, ldy: n)),
                                    "\(variant): row \(r) alone, \(threads) threads")
                 }
                 zoo_pool_destroy(pool)
@@ -172,10 +157,10 @@ final class CKernelsF32GemmTests: XCTestCase {
         let (n, k) = (2100, 1024)
         for m in [2, 6] {
             let (x, w, b) = data(m, n, k, seed: UInt64(m))
-            let ref = bits(reference(w, n: n, k: k, x, m: m, ldx: k, bias: b, ldy: n))
+            let ref = CK.bits(reference(w, n: n, k: k, x, m: m, ldx: k, bias: b, ldy: n))
             for threads in 1...3 {
                 let pool = zoo_pool_create(Int32(threads))
-                XCTAssertEqual(bits(matmul(pool, w, n: n, k: k, x, m: m, ldx: k, bias: b, ldy: n)), ref, "M=\(m), \(threads) threads")
+                XCTAssertEqual(CK.bits(CK.f32Matmul(pool, w, n: n, k: k, x, m: m, ldx: k, bias: b, ldy: n)), ref, "M=\(m), \(threads) threads")
                 zoo_pool_destroy(pool)
             }
         }

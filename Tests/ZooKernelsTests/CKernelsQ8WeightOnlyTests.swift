@@ -51,21 +51,6 @@ final class CKernelsQ8WeightOnlyTests: XCTestCase {
         return w
     }
 
-    private func f32Matmul(_ pool: OpaquePointer?, _ w: [Float], n: Int, k: Int, _ x: [Float], m: Int, ldx: Int,
-                           bias: [Float]?, ldy: Int) -> [Float] {
-        var y = [Float](repeating: -7, count: m * ldy)
-        let rc = y.withUnsafeMutableBufferPointer { yp in
-            (bias ?? []).withUnsafeBufferPointer { bp in
-                zoo_f32_matmul(pool, w, Int64(n), Int64(k), x, Int64(m), Int64(ldx), bias == nil ? nil : bp.baseAddress,
-                               yp.baseAddress, Int64(ldy))
-            }
-        }
-        XCTAssertEqual(rc, 0)
-        return y
-    }
-
-    private func bits(_ a: [Float]) -> [UInt32] { a.map(\.bitPattern) }
-
     /// N around the 16-row groups and 32-row panels, M on both sides of the GEMV / GEMM border (4 / 5)
     /// and of the 12- and 6-row micro-kernel tiles, K one block, three blocks, 25 blocks (more than a
     /// 16-block stretch of the decode GEMV, and K blocks of 192 in the GEMM).
@@ -87,11 +72,11 @@ final class CKernelsQ8WeightOnlyTests: XCTestCase {
                         CK.forEachVariant { v in
                             let tag = "\(v) (\(String(cString: zoo_q8_0w_kernel_name()))) M=\(m) N=\(n) K=\(k) bias=\(b != nil)"
                             let one = product(nil, packed, n: n, k: k, x, m: m, ldx: ldx, bias: b, ldy: ldy)
-                            XCTAssertEqual(bits(one), bits(ref), tag)
-                            XCTAssertEqual(bits(product(pool, packed, n: n, k: k, x, m: m, ldx: ldx, bias: b, ldy: ldy)), bits(ref), tag + " pool")
+                            XCTAssertEqual(CK.bits(one), CK.bits(ref), tag)
+                            XCTAssertEqual(CK.bits(product(pool, packed, n: n, k: k, x, m: m, ldx: ldx, bias: b, ldy: ldy)), CK.bits(ref), tag + " pool")
                             // the contract for M >= 2: zoo_f32_matmul on the dequantized weights, same variant
                             if m > 1 {
-                                XCTAssertEqual(bits(f32Matmul(pool, w, n: n, k: k, x, m: m, ldx: ldx, bias: b, ldy: ldy)), bits(one), tag + " vs f32")
+                                XCTAssertEqual(CK.bits(CK.f32Matmul(pool, w, n: n, k: k, x, m: m, ldx: ldx, bias: b, ldy: ldy)), CK.bits(one), tag + " vs f32")
                             }
                             for r in 0..<m { XCTAssertEqual(one[r * ldy + n], -7, tag + " padding written") }
                         }
@@ -129,9 +114,9 @@ final class CKernelsQ8WeightOnlyTests: XCTestCase {
                 ref.withUnsafeMutableBufferPointer { zoo_q8_0w_gemv_ref(w.baseAddress, Int64(n), Int64(k), x, bias, $0.baseAddress) }
             }
             XCTAssertEqual(rc, 0)
-            XCTAssertEqual(bits(ref), bits(expected), "N=\(n) K=\(k)")
+            XCTAssertEqual(CK.bits(ref), CK.bits(expected), "N=\(n) K=\(k)")
             CK.forEachVariant { v in
-                XCTAssertEqual(bits(product(nil, packed, n: n, k: k, x, m: 1, ldx: k, bias: bias, ldy: n)), bits(expected), "\(v) N=\(n) K=\(k)")
+                XCTAssertEqual(CK.bits(product(nil, packed, n: n, k: k, x, m: 1, ldx: k, bias: bias, ldy: n)), CK.bits(expected), "\(v) N=\(n) K=\(k)")
             }
         }
     }
@@ -186,7 +171,7 @@ final class CKernelsQ8WeightOnlyTests: XCTestCase {
         CK.forEachVariant { v in
             for m in [1, 2] {
                 let y = product(nil, packed, n: n, k: k, x, m: m, ldx: k, bias: nil, ldy: n)
-                XCTAssertEqual(bits(y), bits(product(nil, packed, n: n, k: k, x, m: m, ldx: k, bias: nil, ldy: n, reference: true)), v)
+                XCTAssertEqual(CK.bits(y), CK.bits(product(nil, packed, n: n, k: k, x, m: m, ldx: k, bias: nil, ldy: n, reference: true)), v)
                 XCTAssertEqual(y[0], -3 * 32 * 127, v)  // exact: small integers
                 XCTAssertEqual(y[1], -2 * 32 * 127, v)
                 XCTAssertEqual(y[2], -3 * 32 * 128, v)
@@ -204,12 +189,12 @@ final class CKernelsQ8WeightOnlyTests: XCTestCase {
             let (_, packed) = weights(n, k, rng: &rng)
             let x = (0..<(m * k)).map { _ in rng.float() }
             let bias = (0..<n).map { _ in rng.float() }
-            let ref = bits(product(nil, packed, n: n, k: k, x, m: m, ldx: k, bias: bias, ldy: n, reference: true))
+            let ref = CK.bits(product(nil, packed, n: n, k: k, x, m: m, ldx: k, bias: bias, ldy: n, reference: true))
             CK.forEachVariant { v in
                 for threads in 1...3 {
                     let pool = zoo_pool_create(Int32(threads))
                     for _ in 0..<2 {
-                        XCTAssertEqual(bits(product(pool, packed, n: n, k: k, x, m: m, ldx: k, bias: bias, ldy: n)), ref,
+                        XCTAssertEqual(CK.bits(product(pool, packed, n: n, k: k, x, m: m, ldx: k, bias: bias, ldy: n)), ref,
                                        "\(v) M=\(m) N=\(n) K=\(k), \(threads) threads")
                     }
                     zoo_pool_destroy(pool)

@@ -37,6 +37,24 @@ enum CK {
         }
     }
 
+    /// zoo_f32_matmul into a fresh Y [m, ldy] prefilled with -7, so padding columns can be checked
+    /// untouched.  x: [m, ldx], w: [n, k] -> y: [m, ldy]
+    static func f32Matmul(_ pool: OpaquePointer?, _ w: [Float], n: Int, k: Int, _ x: [Float], m: Int, ldx: Int,
+                          bias: [Float]?, ldy: Int) -> [Float] {
+        var y = [Float](repeating: -7, count: m * ldy)
+        let rc = y.withUnsafeMutableBufferPointer { yp in
+            (bias ?? []).withUnsafeBufferPointer { bp in
+                zoo_f32_matmul(pool, w, Int64(n), Int64(k), x, Int64(m), Int64(ldx), bias == nil ? nil : bp.baseAddress,
+                               yp.baseAddress, Int64(ldy))
+            }
+        }
+        XCTAssertEqual(rc, 0)
+        return y
+    }
+
+    /// Bit patterns, so that comparisons are exact (and NaNs compare equal to themselves).
+    static func bits(_ a: [Float]) -> [UInt32] { a.map(\.bitPattern) }
+
     /// Q8_0 rows (ggml bytes) of a [rows, k] matrix, with the reference or the selected quantizer.
     static func quantize(_ x: [Float], rows: Int, k: Int, reference: Bool = true) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: rows * (k / 32) * blockBytes)

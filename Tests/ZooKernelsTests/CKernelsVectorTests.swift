@@ -21,7 +21,6 @@ final class CKernelsVectorTests: XCTestCase {
         }
     }
 
-    private func bits(_ x: [Float]) -> [UInt32] { x.map(\.bitPattern) }
 
     /// Largest |a - b| / max(|b|, floor) over the elements.
     private func worstRelative(_ a: [Float], _ b: [Float], floor: Float = 1e-30) -> Float {
@@ -55,8 +54,8 @@ final class CKernelsVectorTests: XCTestCase {
             // erf form near x = -3: erfc's exponent -z^2 + P(t) ~ -4.6 carries an f32 rounding of
             // ~4.8e-7, which exp turns into the same relative error, plus the fit's 1.2e-7.
             XCTAssertLessThan(worstRelative(core.map { e[$0] }, core.map { eRef[$0] }, floor: 1e-3), 2e-6, "gelu erf |x| < 3, \(v)")
-            XCTAssertEqual(bits(t), bits(results["scalar"]!.0), "gelu tanh: \(v) differs from scalar")
-            XCTAssertEqual(bits(e), bits(results["scalar"]!.1), "gelu erf: \(v) differs from scalar")
+            XCTAssertEqual(CK.bits(t), CK.bits(results["scalar"]!.0), "gelu tanh: \(v) differs from scalar")
+            XCTAssertEqual(CK.bits(e), CK.bits(results["scalar"]!.1), "gelu erf: \(v) differs from scalar")
         }
         // Closed forms: Phi(1) = 0.8413447461, gelu_new(1) = 0.8411919906.
         var ones: [Float] = [1, 1]
@@ -92,7 +91,7 @@ final class CKernelsVectorTests: XCTestCase {
                 var y = [Float](repeating: 0, count: t * c)
                 layerNorm(x, rows: t, cols: c, weight: w, bias: b, eps: 1e-5, into: &y)
                 XCTAssertLessThan(maxRelativeError(y, ref), 2e-6, "layer norm [\(t), \(c)] \(v)")
-                if let first { XCTAssertEqual(bits(y), bits(first), "layer norm [\(t), \(c)]: \(v) differs") } else { first = y }
+                if let first { XCTAssertEqual(CK.bits(y), CK.bits(first), "layer norm [\(t), \(c)]: \(v) differs") } else { first = y }
             }
         }
         for n in [1, 2, 15, 16, 17, 100, 1025] {
@@ -103,7 +102,7 @@ final class CKernelsVectorTests: XCTestCase {
                 var y = x
                 y.withUnsafeMutableBufferPointer { softmax($0.baseAddress!, count: n) }
                 XCTAssertLessThan(worstRelative(y, ref, floor: 1e-30), 4e-6, "softmax n=\(n) \(v)")
-                if let first { XCTAssertEqual(bits(y), bits(first), "softmax n=\(n): \(v) differs") } else { first = y }
+                if let first { XCTAssertEqual(CK.bits(y), CK.bits(first), "softmax n=\(n): \(v) differs") } else { first = y }
             }
         }
         // -inf entries get probability 0; a NaN anywhere makes the row NaN (as PyTorch).
@@ -131,7 +130,7 @@ final class CKernelsVectorTests: XCTestCase {
             g.withUnsafeMutableBufferPointer { geluTanh($0.baseAddress!, count: $0.count) }
             e.withUnsafeMutableBufferPointer { geluErf($0.baseAddress!, count: $0.count) }
             layerNorm(rows, rows: 13, cols: 769, weight: w, bias: b, eps: 1e-5, into: &n)
-            return bits(g + e + n)
+            return CK.bits(g + e + n)
         }
         XCTAssertEqual(runs[0], runs[1])
         XCTAssertEqual(runs[0], runs[2])
@@ -157,8 +156,8 @@ final class CKernelsVectorTests: XCTestCase {
                 }
                 XCTAssertLessThan(maxRelativeError(runs[0], causal ? ref : refNonCausal), 2e-6,
                                   "T=\(t) S=\(s) H=\(heads) D=\(d) causal=\(causal) \(variant)")
-                XCTAssertEqual(bits(runs[0]), bits(runs[1]), "1 vs 2 threads, \(variant)")
-                XCTAssertEqual(bits(runs[0]), bits(runs[2]), "1 vs 3 threads, \(variant)")
+                XCTAssertEqual(CK.bits(runs[0]), CK.bits(runs[1]), "1 vs 2 threads, \(variant)")
+                XCTAssertEqual(CK.bits(runs[0]), CK.bits(runs[2]), "1 vs 3 threads, \(variant)")
             }
         }
     }
@@ -176,8 +175,8 @@ final class CKernelsVectorTests: XCTestCase {
         }
         var byVariant: [String: [UInt32]] = [:]
         try CK.forEachVariant { v in
-            let whole = bits(try run(prefill: total))
-            for split in [1, 20, 67] { XCTAssertEqual(bits(try run(prefill: split)), whole, "prefill \(split), \(v)") }
+            let whole = CK.bits(try run(prefill: total))
+            for split in [1, 20, 67] { XCTAssertEqual(CK.bits(try run(prefill: split)), whole, "prefill \(split), \(v)") }
             byVariant[v] = whole
         }
         if let a = byVariant["avx2"], let b = byVariant["avx512vnni"] { XCTAssertEqual(a, b, "avx2 vs avx512vnni attention") }

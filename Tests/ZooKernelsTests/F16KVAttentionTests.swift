@@ -13,7 +13,6 @@ final class F16KVAttentionTests: XCTestCase {
         KernelThreads.configure(1)
     }
 
-    private func bits(_ x: [Float]) -> [UInt32] { x.map(\.bitPattern) }
 
     /// f32 -> f16 bits by the scalar reference converter, and back.
     private func toF16(_ x: [Float]) -> [UInt16] { x.map { zoo_f32_to_f16($0) } }
@@ -47,11 +46,11 @@ final class F16KVAttentionTests: XCTestCase {
                     let rc32 = zoo_f32_attention(KernelThreads.pool, q, Int64(c), kt32, Int64(ldkt), v32, Int64(c), Int64(t), Int64(s),
                                                  Int64(heads), Int64(d), causal ? 1 : 0, &out32, Int64(c), &scratch)
                     XCTAssertEqual(rc16, 0); XCTAssertEqual(rc32, 0)
-                    XCTAssertEqual(bits(out16), bits(out32), "f16 vs f32 on decoded K/V, T=\(t) S=\(s) H=\(heads) D=\(d) \(variant) \(threads) threads")
+                    XCTAssertEqual(CK.bits(out16), CK.bits(out32), "f16 vs f32 on decoded K/V, T=\(t) S=\(s) H=\(heads) D=\(d) \(variant) \(threads) threads")
                     runs.append(out16)
                 }
-                XCTAssertEqual(bits(runs[0]), bits(runs[1]), "1 vs 2 threads, \(variant)")
-                XCTAssertEqual(bits(runs[0]), bits(runs[2]), "1 vs 3 threads, \(variant)")
+                XCTAssertEqual(CK.bits(runs[0]), CK.bits(runs[1]), "1 vs 2 threads, \(variant)")
+                XCTAssertEqual(CK.bits(runs[0]), CK.bits(runs[2]), "1 vs 3 threads, \(variant)")
                 let err = maxRelativeError(runs[0], refRows)
                 XCTAssertLessThan(err, 2e-3, "f16 rounding only, T=\(t) S=\(s) \(variant)")
             }
@@ -95,14 +94,14 @@ final class F16KVAttentionTests: XCTestCase {
             for j in c..<(3 * c) { rounded[i * 3 * c + j] = zoo_f16_to_f32(zoo_f32_to_f16(qkv[i * 3 * c + j])) }
         }
         try CK.forEachVariant { v in
-            let whole = bits(try attentionPrefillThenSteps(qkv: qkv, heads: heads, width: c, total: total, prefill: total, dtype: .f16))
+            let whole = CK.bits(try attentionPrefillThenSteps(qkv: qkv, heads: heads, width: c, total: total, prefill: total, dtype: .f16))
             for split in [1, 20, 67] {
-                XCTAssertEqual(bits(try attentionPrefillThenSteps(qkv: qkv, heads: heads, width: c, total: total, prefill: split, dtype: .f16)),
+                XCTAssertEqual(CK.bits(try attentionPrefillThenSteps(qkv: qkv, heads: heads, width: c, total: total, prefill: split, dtype: .f16)),
                                whole, "prefill \(split), \(v)")
             }
-            let viaF32 = bits(try attentionPrefillThenSteps(qkv: rounded, heads: heads, width: c, total: total, prefill: 20))
+            let viaF32 = CK.bits(try attentionPrefillThenSteps(qkv: rounded, heads: heads, width: c, total: total, prefill: 20))
             XCTAssertEqual(whole, viaF32, "f16 cache vs f32 cache on f16-rounded K/V, \(v)")
-            XCTAssertNotEqual(whole, bits(try attentionPrefillThenSteps(qkv: qkv, heads: heads, width: c, total: total, prefill: 20)),
+            XCTAssertNotEqual(whole, CK.bits(try attentionPrefillThenSteps(qkv: qkv, heads: heads, width: c, total: total, prefill: 20)),
                               "an f16 cache should round something, \(v)")
         }
     }

@@ -7,6 +7,23 @@ import ZooTensor
 /// GPT-2 on CKernels' Q8_0 kernels: quantized at load from f32 fixtures, and kept as stored Q8_0
 /// from a GGUF-named checkpoint. Tolerance is the fixtures' own q8_0 max_rel (3e-2).
 final class GPT2Q8Tests: XCTestCase {
+    /// The HF GPT-2 folder at `path` as a llama.cpp-named in-memory checkpoint whose matrices are
+    /// stored Q8_0 (quantized by ZooTensor's Swift quantizer), everything else f32.
+    static func storedQ8Checkpoint(_ path: String) throws -> (MemoryCheckpoint, GPT2Config) {
+        let config = try GPT2Config.fromHF(configPath: path + "/config.json")
+        let f32 = try WeightLoader.load(try Checkpoint.open(path), table: GPT2NamingTables.huggingFace, sizes: config.sizes)
+        var items: [(String, Tensor)] = []
+        for rule in try GPT2NamingTables.gguf.expand(sizes: config.sizes) {
+            let field = rule.field == "lm_head.weight" ? "wte.weight" : rule.field  // GGUF's output = copy of wte
+            let values = try f32.values(field)
+            let dtype: DType = rule.quantizable ? .q8_0 : .f32
+            items.append((rule.checkpoint[0], try values.withUnsafeBufferPointer {
+                try ElementConversion.fromF32($0, as: dtype, shape: Shape(rule.storedShape))
+            }))
+        }
+        return (MemoryCheckpoint(items), config)
+    }
+
     static let fixtures = GPT2FixtureTests.gpt2Fixtures
     static let q8Tolerance: Float = 3e-2
 
@@ -50,18 +67,8 @@ final class GPT2Q8Tests: XCTestCase {
     func testStoredQ8_0IsUsedAsStored() throws {
         let path = Self.fixtures + "/tiny-sharded"
         guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("tiny-sharded not present") }
-        let config = try GPT2Config.fromHF(configPath: path + "/config.json")
-        let f32 = try WeightLoader.load(try Checkpoint.open(path), table: GPT2NamingTables.huggingFace, sizes: config.sizes)
-        var items: [(String, Tensor)] = []
-        for rule in try GPT2NamingTables.gguf.expand(sizes: config.sizes) {
-            let field = rule.field == "lm_head.weight" ? "wte.weight" : rule.field  // GGUF's output = copy of wte
-            let values = try f32.values(field)
-            let dtype: DType = rule.quantizable ? .q8_0 : .f32
-            items.append((rule.checkpoint[0], try values.withUnsafeBufferPointer {
-                try ElementConversion.fromF32($0, as: dtype, shape: Shape(rule.storedShape))
-            }))
-        }
-        let stored = try GPT2Loader.load(reader: MemoryCheckpoint(items), config: config, table: GPT2NamingTables.gguf)
+        let (checkpoint, config) = try Self.storedQ8Checkpoint(path)
+        let stored = try GPT2Loader.load(reader: checkpoint, config: config, table: GPT2NamingTables.gguf)
         guard case .q8_0 = stored.weights.blocks[1].qkv.weight, case .q8_0 = stored.weights.head.weight else {
             return XCTFail("stored Q8_0 matrices were not kept as Q8_0")
         }
@@ -71,7 +78,7 @@ final class GPT2Q8Tests: XCTestCase {
         print("tiny-sharded stored as Q8_0: logits max rel error \(rel)")
         XCTAssertLessThan(rel, Self.q8Tolerance)
         // f32 mode dequantizes the same file instead.
-        let dequantized = try GPT2Loader.load(reader: MemoryCheckpoint(items), config: config, table: GPT2NamingTables.gguf, mode: .f32)
+        let dequantized = try GPT2Loader.load(reader: checkpoint, config: config, table: GPT2NamingTables.gguf, mode: .f32)
         guard case .f32 = dequantized.weights.blocks[0].qkv.weight else { return XCTFail("f32 mode kept Q8_0") }
     }
 

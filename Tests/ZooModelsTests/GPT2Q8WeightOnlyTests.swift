@@ -12,21 +12,9 @@ import ZooTensor
 final class GPT2Q8WeightOnlyTests: XCTestCase {
     static let demo = GPT2FixtureTests.repoRoot + "/fixtures/demo-gpt2"
 
-    /// The demo GPT-2 as a llama.cpp-named in-memory checkpoint whose matrices are stored Q8_0
-    /// (quantized by ZooTensor's Swift quantizer), everything else f32.
+    /// The demo GPT-2 with its matrices stored Q8_0, everything else f32.
     private func storedQ8Checkpoint() throws -> (MemoryCheckpoint, GPT2Config) {
-        let config = try GPT2Config.fromHF(configPath: Self.demo + "/config.json")
-        let f32 = try WeightLoader.load(try Checkpoint.open(Self.demo), table: GPT2NamingTables.huggingFace, sizes: config.sizes)
-        var items: [(String, Tensor)] = []
-        for rule in try GPT2NamingTables.gguf.expand(sizes: config.sizes) {
-            let field = rule.field == "lm_head.weight" ? "wte.weight" : rule.field  // GGUF's output = copy of wte
-            let values = try f32.values(field)
-            let dtype: DType = rule.quantizable ? .q8_0 : .f32
-            items.append((rule.checkpoint[0], try values.withUnsafeBufferPointer {
-                try ElementConversion.fromF32($0, as: dtype, shape: Shape(rule.storedShape))
-            }))
-        }
-        return (MemoryCheckpoint(items), config)
+        try GPT2Q8Tests.storedQ8Checkpoint(Self.demo)
     }
 
     func testMatchesF32OnTheDequantizedWeights() throws {
