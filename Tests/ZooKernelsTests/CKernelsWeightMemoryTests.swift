@@ -49,5 +49,6 @@ final class CKernelsWeightMemoryTests: XCTestCase {
     func testImpossibleSizeFails() {
         XCTAssertNil(zoo_weights_alloc(Int.max))
         XCTAssertNil(zoo_weights_alloc(Int.max / 2))
+        XCTAssertNil(zoo_weights_alloc((1 << 40) + 1), "the documented cap")
     }
 }

@@ -148,7 +148,7 @@ int zoo_q8_0_gemm_ref(const zoo_block_q8_0 *w, int64_t n, int64_t k, const zoo_b
 
 /* Weight memory (zk_memory.c): buffers that live as long as a model, 64-byte aligned, carved from
  * 2 MiB-aligned chunks advised to use transparent huge pages (Linux; a hint, silently ignored where
- * unsupported). zoo_weights_alloc returns NULL on failure; release with zoo_weights_free (thread-safe). */
+ * unsupported). zoo_weights_alloc returns NULL on failure or past 1 TiB; release with zoo_weights_free (thread-safe). */
 void *zoo_weights_alloc(size_t bytes);
 void zoo_weights_free(void *p);
 
