@@ -1,4 +1,5 @@
 #include "zoo_sha256.h"
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,12 +90,19 @@ static int detect_shani(void) {
 }
 #endif
 
-static int use_shani = -1;
+/* -1 until detected; atomic because several threads hash files at once (Provenance.hashes) and a
+   plain lazy store is a data race (ThreadSanitizer found it). Detection is idempotent, so two
+   threads detecting at once store the same answer. */
+static _Atomic int use_shani = -1;
 
 int zoo_sha256_uses_shani(void) {
 #if defined(__x86_64__)
-    if (use_shani < 0) use_shani = detect_shani();
-    return use_shani;
+    int v = atomic_load_explicit(&use_shani, memory_order_relaxed);
+    if (v < 0) {
+        v = detect_shani();
+        atomic_store_explicit(&use_shani, v, memory_order_relaxed);
+    }
+    return v;
 #else
     return 0;
 #endif
