@@ -29,6 +29,20 @@ public enum Reports {
             let cos = String(format6(s.cosine))
             lines.append("\(padded)  \(pad(r.dtype, 5))  \(pad(sci(s.maxAbs), 8))  \(pad(sci(s.maxRel), 8))  \(pad(sci(r.tolerance.maxRel), 8))  \(pad(cos, 9))  \(pad(sci(s.meanKL), 8))  \(pad(pct(s.top1), 6))  \(r.passed ? "pass" : "FAIL")")
         }
+        // which KV caches each dtype's text rows used: q8_0 defaults to f16 (as llama.cpp does), and
+        // stays f32 for a model none of whose layers can run int8 (widths not a multiple of 32)
+        var kvByDType: [(dtype: String, caches: [String])] = []
+        for r in reports {
+            guard let kv = r.kvCache else { continue }
+            if let i = kvByDType.firstIndex(where: { $0.dtype == r.dtype }) {
+                if !kvByDType[i].caches.contains(kv) { kvByDType[i].caches.append(kv) }
+            } else {
+                kvByDType.append((r.dtype, [kv]))
+            }
+        }
+        if !kvByDType.isEmpty {
+            lines.append("KV cache of the text rows: " + kvByDType.map { "\($0.dtype) \($0.caches.joined(separator: " or "))" }.joined(separator: "; "))
+        }
         for r in reports where !r.passed {
             for check in r.checks where !check.passed {
                 let c = check.comparison
@@ -67,6 +81,7 @@ public enum Reports {
                 .object([
                     ("fixture", .string(r.fixture)), ("model", .string(r.model)), ("dtype", .string(r.dtype)),
                     ("reference", .string(r.reference)),
+                    ("kv_cache", r.kvCache.map { .string($0) } ?? .null),
                     ("tolerance", .object([("max_rel", number(r.tolerance.maxRel)), ("source", .string(r.tolerance.source))])),
                     ("passed", .bool(r.passed)),
                     ("summary", .object(comparisonJSON(r.summary))),

@@ -27,6 +27,8 @@ public struct VerifyReport: Sendable {
     public let tolerance: Tolerance
     public let checks: [OutputCheck]
     public let reference: String
+    /// How a text model stored its KV cache ("f32" / "f16"); nil for image models.
+    public var kvCache: String? = nil
     public var passed: Bool { checks.allSatisfy(\.passed) }
 
     /// Aggregates over all outputs: worst max-rel/abs, lowest cosine, mean KL, top-1.

@@ -95,7 +95,9 @@ struct Verify: ParsableCommand {
                     case .text:
                         let adapter = try (cache[key] as? GPT2LogitsAdapter) ?? GPT2LogitsAdapter(try GPT2Loader.load(path: modelPath, mode: d.weightMode, kvCache: kvCache))
                         cache[key] = adapter
-                        reports.append(try Verifier.verify(text: adapter, fixture: fixture, modelName: modelPath, dtype: d.rawValue, tolerance: tolerance))
+                        var report = try Verifier.verify(text: adapter, fixture: fixture, modelName: modelPath, dtype: d.rawValue, tolerance: tolerance)
+                        report.kvCache = adapter.model.kvCache.rawValue
+                        reports.append(report)
                     case .image:
                         let adapter = try (cache[key] as? ViTOutputsAdapter) ?? ViTOutputsAdapter(try ViTLoader.load(modelPath, mode: d.weightMode).model)
                         cache[key] = adapter

@@ -32,6 +32,22 @@ final class KVCacheCLITests: XCTestCase {
         XCTAssertLessThan(kl, 1e-5)
     }
 
+    /// Fixture verification names each text row's KV cache (JSON and the table's last line); image
+    /// rows have none. The demo GPT-2's widths are multiples of 32, so its q8_0 rows run int8 and f16.
+    func testFixtureVerifyReportsKVCache() throws {
+        let fixture = root + "/fixtures/demo-gpt2/demo-gpt2.fixture.npz"
+        for (args, expected) in [(["--dtype", "q8_0"], "f16"), (["--dtype", "q8_0w"], "f32"), (["--dtype", "q8_0", "--kv-cache", "f32"], "f32")] {
+            let r = try ZooCLI.run(["verify", root + "/fixtures/demo-gpt2", fixture, "--json"] + args)
+            XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+            XCTAssertEqual(try JSON.parse(r.stdout)["results"]?.array?.first?["kv_cache"]?.string, expected, "\(args)")
+        }
+        let table = try ZooCLI.run(["verify", root + "/fixtures/demo-gpt2", fixture, "--dtype", "f32", "--dtype", "q8_0"])
+        XCTAssertTrue(table.stdout.contains("KV cache of the text rows: f32 f32; q8_0 f16"), table.stdout)
+        let image = try ZooCLI.run(["verify", root + "/fixtures/vit/hf-tiny", root + "/fixtures/vit/hf-tiny.fixture.npz", "--json"])
+        XCTAssertEqual(image.status, 0, image.stderr)
+        XCTAssertEqual(try JSON.parse(image.stdout)["results"]?.array?.first?["kv_cache"], .null)
+    }
+
     func testRunRejectsUnknownKVCache() throws {
         let r = try ZooCLI.run(["run", root + "/fixtures/demo-gpt2", "--prompt", "Hi", "--max-tokens", "1", "--kv-cache", "f8"])
         XCTAssertNotEqual(r.status, 0)
