@@ -93,71 +93,42 @@ ZK_AVX2 static inline __m256 pair_chunk(const uint8_t *cell, int p, int c, __m25
     return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(raw)), d);
 }
 
-/* Two kernels, both in gemv_scalar's order per lane; the shared shape: per cell, all 8 row pairs advance
-   together over c = 0..7, so 8 independent fmadd chains (the reference's per-block sums s) progress side
-   by side and hide the 4-cycle FMA latency (one pair's chain at a time is 8 x 4 = 32 cycles of latency
-   per 64 bytes, which held an earlier loop at ~17 GB/s), and x[4c .. 4c + 3] is broadcast once per cell
-   instead of once per pair. The 16 rows' scales: two vcvtph2ps per cell, one vpermps per pair. */
+/* Per cell, all 8 row pairs advance together over c = 0..7, so 8 independent fmadd chains (the
+   reference's per-block sums s) progress side by side and hide the 4-cycle FMA latency (one pair's chain
+   at a time is 8 x 4 = 32 cycles of latency per 64 bytes, which held an earlier loop at ~17 GB/s), and
+   x[4c .. 4c + 3] is broadcast once per cell instead of once per pair.
+   Int8 to f32 in few operations: the 32 bytes of 8 rows in a chunk are loaded and unbiased (vpxor) at
+   once, then one vpshufb per 8 weights puts each byte q into the top byte of a 32-bit lane, so vcvtdq2ps
+   gives q * 2^24 (exact: 8 significant bits); pairs are thus rows (j, j + 4) and (8 + j, 12 + j). The
+   block's sums s then carry a factor 2^24, which its scales d * 2^-24 (exact: d is an f16 value) take back
+   out. This is bit for bit the reference when no intermediate is subnormal or overflows, which holds when
+   each of the block's x is zero or of magnitude in [2^-103, 2^90] (block_scalable): then x, every product
+   x q and every rounded partial sum is a multiple of 2^-126, so zero or normal (times 2^24 too), and at
+   most 8 * 128 * 2^90 * 2^24 = 2^124; rounding commutes with exact scaling by 2^24 on normal numbers,
+   zeros keep their signs, and (s 2^24)(d 2^-24) is s d exactly. (Under the default MXCSR tiny x would do
+   too, as subnormal sums are then exact; the lower bound keeps the two paths equal under flush-to-zero.)
+   Other blocks (NaN, infinities, huge or tiny values) shift q back down with vpsrad (one more operation
+   per 8 weights) and use d itself. */
 
-/* Exact for every x: int8 to f32 with vpmovsxbd (after removing the stored bias 0x80), vcvtdq2ps. */
-ZK_AVX2 static void gemv_avx2_exact(const uint8_t *wp, int64_t n, int64_t nb, const float *x, const float *bias,
-                                    float *y, int64_t g0, int64_t g1) {
-    const __m128i flip = _mm_set1_epi8((char)0x80);
-    for (int64_t g = g0; g < g1; g++) {
-        __m256 acc[8]; /* row pair p: lanes (row 2p + i, t) */
-        for (int p = 0; p < 8; p++) acc[p] = _mm256_setzero_ps();
-        for (int64_t b = 0; b < nb; b++) {
-            const uint8_t *cell = cell_at(wp, nb, g, b);
-            const float *xb = x + b * ZOO_QK8_0;
-            __m256 s[8];
-            for (int p = 0; p < 8; p++) s[p] = _mm256_setzero_ps();
-            for (int c = 0; c < 8; c++) {
-                const __m256 xc = _mm256_broadcast_ps((const __m128 *)(xb + 4 * c));
-                for (int p = 0; p < 8; p++) {
-                    const __m128i raw = _mm_xor_si128(_mm_loadl_epi64((const __m128i *)(cell + 32 + 64 * c + 8 * p)), flip);
-                    s[p] = _mm256_fmadd_ps(xc, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(raw)), s[p]);
-                }
-            }
-            const __m256 dlo = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)cell));        /* rows 0..7 */
-            const __m256 dhi = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(cell + 16))); /* rows 8..15 */
-            for (int p = 0; p < 8; p++) {
-                const int r = 2 * (p & 3);
-                const __m256i idx = _mm256_setr_epi32(r, r, r, r, r + 1, r + 1, r + 1, r + 1);
-                acc[p] = _mm256_fmadd_ps(s[p], _mm256_permutevar8x32_ps(p < 4 ? dlo : dhi, idx), acc[p]);
-            }
-        }
-        for (int p = 0; p < 8; p++) {
-            float out[8];
-            _mm256_storeu_ps(out, acc[p]);
-            for (int i = 0; i < 2 && g * ZK_GROUP + 2 * p + i < n; i++)
-                y[g * ZK_GROUP + 2 * p + i] = finish(out + 4 * i, bias, g * ZK_GROUP + 2 * p + i);
-        }
-    }
-}
-
-/* Every x zero or of magnitude in [2^-90, 2^90] (so no NaN, infinity or tiny values)? */
-ZK_AVX2 static int x_scalable(const float *x, int64_t k) {
-    const __m256 lo = _mm256_set1_ps(0x1p-90f), hi = _mm256_set1_ps(0x1p90f), zero = _mm256_setzero_ps();
+/* Are all 32 of a block's x zero or of magnitude in [2^-103, 2^90] (so no NaN, infinity or tiny value)? */
+ZK_AVX2 static int block_scalable(const float *xb) {
+    const __m256 lo = _mm256_set1_ps(0x1p-103f), hi = _mm256_set1_ps(0x1p90f), zero = _mm256_setzero_ps();
     const __m256 mag = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     __m256 ok = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
-    for (int64_t i = 0; i < k; i += 8) { /* k is a multiple of 32 */
-        const __m256 a = _mm256_and_ps(_mm256_loadu_ps(x + i), mag);
+    for (int i = 0; i < ZOO_QK8_0; i += 8) {
+        const __m256 a = _mm256_and_ps(_mm256_loadu_ps(xb + i), mag);
         const __m256 in = _mm256_and_ps(_mm256_cmp_ps(a, lo, _CMP_GE_OQ), _mm256_cmp_ps(a, hi, _CMP_LE_OQ));
         ok = _mm256_and_ps(ok, _mm256_or_ps(in, _mm256_cmp_ps(a, zero, _CMP_EQ_OQ)));
     }
     return _mm256_movemask_ps(ok) == 0xff;
 }
 
-/* Fewer operations per weight: the 32 bytes of 8 rows in a chunk are loaded and unbiased (vpxor) at once,
-   then one vpshufb per 8 weights puts each byte q into the top byte of a 32-bit lane, so vcvtdq2ps gives
-   q * 2^24 (exact: 8 significant bits); pairs are rows (j, j + 4) and (8 + j, 12 + j). The sums s then
-   carry a factor 2^24, which the scale d * 2^-24 (exact: d is an f16 value) takes back out. This gives the
-   reference's bits as long as no intermediate is subnormal or overflows, and x_scalable ensures it: x
-   nonzero in [2^-90, 2^90] makes every product and rounded partial sum a multiple of 2^-113 (so zero or
-   normal, also times 2^24) and at most 8 * 128 * 2^90 * 2^24 < 2^128; rounding commutes with exact
-   scaling by 2^24 on normal numbers, zeros keep their signs, and s * 2^24 times d * 2^-24 is s * d. */
-ZK_AVX2 static void gemv_avx2_scaled(const uint8_t *wp, int64_t n, int64_t nb, const float *x, const float *bias,
-                                     float *y, int64_t g0, int64_t g1) {
+#define ZW_FLAGS 1024 /* blocks whose flags are computed once per call (K <= 32768); later ones per cell */
+
+ZK_AVX2 static void gemv_avx2(const uint8_t *wp, int64_t n, int64_t nb, const float *x, const float *bias,
+                              float *y, int64_t g0, int64_t g1) {
+    uint8_t scalable[ZW_FLAGS];
+    for (int64_t b = 0; b < nb && b < ZW_FLAGS; b++) scalable[b] = (uint8_t)block_scalable(x + b * ZOO_QK8_0);
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     const __m256 unscale = _mm256_set1_ps(0x1p-24f);
     /* control j: byte 4j + t of each 128-bit half into the top byte of lane t, the rest zero */
@@ -175,18 +146,34 @@ ZK_AVX2 static void gemv_avx2_scaled(const uint8_t *wp, int64_t n, int64_t nb, c
             const float *xb = x + b * ZOO_QK8_0;
             __m256 s[8];
             for (int p = 0; p < 8; p++) s[p] = _mm256_setzero_ps();
-            for (int c = 0; c < 8; c++) {
-                const __m256 xc = _mm256_broadcast_ps((const __m128 *)(xb + 4 * c));
-                for (int h = 0; h < 2; h++) {
-                    const __m256i raw = _mm256_xor_si256(
-                        _mm256_loadu_si256((const __m256i *)(cell + 32 + 64 * c + 32 * h)), flip);
-                    for (int j = 0; j < 4; j++)
-                        s[4 * h + j] = _mm256_fmadd_ps(xc, _mm256_cvtepi32_ps(_mm256_shuffle_epi8(raw, top[j])),
-                                                       s[4 * h + j]);
+            __m256 dlo = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)cell));        /* rows 0..7 */
+            __m256 dhi = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(cell + 16))); /* rows 8..15 */
+            if (b < ZW_FLAGS ? scalable[b] : block_scalable(xb)) {
+                for (int c = 0; c < 8; c++) {
+                    const __m256 xc = _mm256_broadcast_ps((const __m128 *)(xb + 4 * c));
+                    for (int h = 0; h < 2; h++) {
+                        const __m256i raw = _mm256_xor_si256(
+                            _mm256_loadu_si256((const __m256i *)(cell + 32 + 64 * c + 32 * h)), flip);
+                        for (int j = 0; j < 4; j++)
+                            s[4 * h + j] = _mm256_fmadd_ps(xc, _mm256_cvtepi32_ps(_mm256_shuffle_epi8(raw, top[j])),
+                                                           s[4 * h + j]);
+                    }
+                }
+                dlo = _mm256_mul_ps(dlo, unscale);
+                dhi = _mm256_mul_ps(dhi, unscale);
+            } else {
+                for (int c = 0; c < 8; c++) {
+                    const __m256 xc = _mm256_broadcast_ps((const __m128 *)(xb + 4 * c));
+                    for (int h = 0; h < 2; h++) {
+                        const __m256i raw = _mm256_xor_si256(
+                            _mm256_loadu_si256((const __m256i *)(cell + 32 + 64 * c + 32 * h)), flip);
+                        for (int j = 0; j < 4; j++) {
+                            const __m256i q = _mm256_srai_epi32(_mm256_shuffle_epi8(raw, top[j]), 24);
+                            s[4 * h + j] = _mm256_fmadd_ps(xc, _mm256_cvtepi32_ps(q), s[4 * h + j]);
+                        }
+                    }
                 }
             }
-            const __m256 dlo = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)cell)), unscale);
-            const __m256 dhi = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(cell + 16))), unscale);
             for (int p = 0; p < 8; p++) {
                 const int j = p & 3;
                 const __m256i idx = _mm256_setr_epi32(j, j, j, j, j + 4, j + 4, j + 4, j + 4);
@@ -202,12 +189,6 @@ ZK_AVX2 static void gemv_avx2_scaled(const uint8_t *wp, int64_t n, int64_t nb, c
             }
         }
     }
-}
-
-ZK_AVX2 static void gemv_avx2(const uint8_t *wp, int64_t n, int64_t nb, const float *x, const float *bias,
-                              float *y, int64_t g0, int64_t g1) {
-    if (x_scalable(x, nb * ZOO_QK8_0)) gemv_avx2_scaled(wp, n, nb, x, bias, y, g0, g1);
-    else gemv_avx2_exact(wp, n, nb, x, bias, y, g0, g1);
 }
 
 /* whole groups at a time; the rows of the last group past r1 are dequantized into nothing */
