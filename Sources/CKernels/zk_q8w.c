@@ -77,7 +77,7 @@ static const zw_ops zw_scalar = {.name = "scalar", .gemv = gemv_scalar, .dequant
 #if ZK_X86
 #include <immintrin.h>
 
-/* ---- AVX2: 2 rows x 4 positions per ymm; 8 row pairs per group ----------------------------- */
+/* ---- AVX2: GEMV 8 rows x 1 position per ymm; dequantization 2 rows x 4 positions ----------- */
 
 ZK_AVX2 static inline __m256 pair_scales(const uint8_t *cell, int p) {
     int32_t s;
@@ -93,33 +93,97 @@ ZK_AVX2 static inline __m256 pair_chunk(const uint8_t *cell, int p, int c, __m25
     return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(raw)), d);
 }
 
-/* rows 2p, 2p + 1, positions 4c .. 4c + 3 of a cell as f32 integers (not scaled) */
-ZK_AVX2 static inline __m256 pair_quants(const uint8_t *cell, int p, int c) {
-    const __m128i raw = _mm_xor_si128(_mm_loadl_epi64((const __m128i *)(cell + 32 + 64 * c + 8 * p)),
-                                      _mm_set1_epi8((char)0x80));
-    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(raw));
+/* Per cell, all 16 rows advance together over c = 0..7, so 8 independent fmadd chains (the
+   reference's per-block sums s) progress side by side and hide the 4-cycle FMA latency (one pair's chain
+   at a time is 8 x 4 = 32 cycles of latency per 64 bytes, which held an earlier loop at ~17 GB/s).
+   Int8 to f32 in few operations: the 32 bytes of 8 rows in a chunk are loaded and unbiased (vpxor) at
+   once, then one vpshufb per 8 weights puts each byte q into the top byte of a 32-bit lane, so vcvtdq2ps
+   gives q * 2^24 (exact: 8 significant bits). A vector holds one position t of 8 rows (x[4c + t] is
+   broadcast), so the 8 rows' scales multiply it as converted, with no per-row spreading. The
+   block's sums s then carry a factor 2^24, which its scales d * 2^-24 (exact: d is an f16 value) take back
+   out. This is bit for bit the reference when no intermediate is subnormal or overflows, which holds when
+   each of the block's x is zero or of magnitude in [2^-103, 2^90] (block_scalable): then x, every product
+   x q and every rounded partial sum is a multiple of 2^-126, so zero or normal (times 2^24 too), and at
+   most 8 * 128 * 2^90 * 2^24 = 2^124; rounding commutes with exact scaling by 2^24 on normal numbers,
+   zeros keep their signs, and (s 2^24)(d 2^-24) is s d exactly. (Under the default MXCSR tiny x would do
+   too, as subnormal sums are then exact; the lower bound keeps the two paths equal under flush-to-zero.)
+   Other blocks (NaN, infinities, huge or tiny values) shift q back down with vpsrad (one more operation
+   per 8 weights) and use d itself. */
+
+/* Are all 32 of a block's x zero or of magnitude in [2^-103, 2^90] (so no NaN, infinity or tiny value)? */
+ZK_AVX2 static int block_scalable(const float *xb) {
+    const __m256 lo = _mm256_set1_ps(0x1p-103f), hi = _mm256_set1_ps(0x1p90f), zero = _mm256_setzero_ps();
+    const __m256 mag = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 ok = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+    for (int i = 0; i < ZOO_QK8_0; i += 8) {
+        const __m256 a = _mm256_and_ps(_mm256_loadu_ps(xb + i), mag);
+        const __m256 in = _mm256_and_ps(_mm256_cmp_ps(a, lo, _CMP_GE_OQ), _mm256_cmp_ps(a, hi, _CMP_LE_OQ));
+        ok = _mm256_and_ps(ok, _mm256_or_ps(in, _mm256_cmp_ps(a, zero, _CMP_EQ_OQ)));
+    }
+    return _mm256_movemask_ps(ok) == 0xff;
 }
+
+#define ZW_FLAGS 1024 /* blocks whose flags are computed once per call (K <= 32768); later ones per cell */
 
 ZK_AVX2 static void gemv_avx2(const uint8_t *wp, int64_t n, int64_t nb, const float *x, const float *bias,
                               float *y, int64_t g0, int64_t g1) {
+    uint8_t scalable[ZW_FLAGS];
+    for (int64_t b = 0; b < nb && b < ZW_FLAGS; b++) scalable[b] = (uint8_t)block_scalable(x + b * ZOO_QK8_0);
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    const __m256 unscale = _mm256_set1_ps(0x1p-24f);
+    /* control t: byte 4i + t of each 128-bit half (row i of the half's 4, position t) into the top byte
+       of lane i, the rest zero; the 8 lanes are then the 8 rows of the 32 bytes, in order */
+    __m256i top[4];
+    for (int t = 0; t < 4; t++)
+        top[t] = _mm256_setr_epi8(-128, -128, -128, (char)t, -128, -128, -128, (char)(4 + t), -128, -128, -128,
+                                  (char)(8 + t), -128, -128, -128, (char)(12 + t), -128, -128, -128, (char)t,
+                                  -128, -128, -128, (char)(4 + t), -128, -128, -128, (char)(8 + t), -128, -128,
+                                  -128, (char)(12 + t));
     for (int64_t g = g0; g < g1; g++) {
-        __m256 acc[8]; /* row pair p: lanes (row 2p + i, t) */
-        for (int p = 0; p < 8; p++) acc[p] = _mm256_setzero_ps();
+        __m256 acc[2][4]; /* [h][t]: lanes rows 8h .. 8h + 7, position t */
+        for (int h = 0; h < 2; h++)
+            for (int t = 0; t < 4; t++) acc[h][t] = _mm256_setzero_ps();
         for (int64_t b = 0; b < nb; b++) {
             const uint8_t *cell = cell_at(wp, nb, g, b);
             const float *xb = x + b * ZOO_QK8_0;
-            for (int p = 0; p < 8; p++) {
-                __m256 s = _mm256_setzero_ps();
+            __m256 s[2][4];
+            for (int h = 0; h < 2; h++)
+                for (int t = 0; t < 4; t++) s[h][t] = _mm256_setzero_ps();
+            __m256 d[2] = {_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)cell)),          /* rows 0..7 */
+                           _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(cell + 16)))}; /* rows 8..15 */
+            if (b < ZW_FLAGS ? scalable[b] : block_scalable(xb)) {
                 for (int c = 0; c < 8; c++)
-                    s = _mm256_fmadd_ps(_mm256_broadcast_ps((const __m128 *)(xb + 4 * c)), pair_quants(cell, p, c), s);
-                acc[p] = _mm256_fmadd_ps(s, pair_scales(cell, p), acc[p]);
+                    for (int h = 0; h < 2; h++) {
+                        const __m256i raw = _mm256_xor_si256(
+                            _mm256_loadu_si256((const __m256i *)(cell + 32 + 64 * c + 32 * h)), flip);
+                        for (int t = 0; t < 4; t++)
+                            s[h][t] = _mm256_fmadd_ps(_mm256_broadcast_ss(xb + 4 * c + t),
+                                                      _mm256_cvtepi32_ps(_mm256_shuffle_epi8(raw, top[t])), s[h][t]);
+                    }
+                d[0] = _mm256_mul_ps(d[0], unscale);
+                d[1] = _mm256_mul_ps(d[1], unscale);
+            } else {
+                for (int c = 0; c < 8; c++)
+                    for (int h = 0; h < 2; h++) {
+                        const __m256i raw = _mm256_xor_si256(
+                            _mm256_loadu_si256((const __m256i *)(cell + 32 + 64 * c + 32 * h)), flip);
+                        for (int t = 0; t < 4; t++) {
+                            const __m256i q = _mm256_srai_epi32(_mm256_shuffle_epi8(raw, top[t]), 24);
+                            s[h][t] = _mm256_fmadd_ps(_mm256_broadcast_ss(xb + 4 * c + t), _mm256_cvtepi32_ps(q), s[h][t]);
+                        }
+                    }
             }
+            for (int h = 0; h < 2; h++)
+                for (int t = 0; t < 4; t++) acc[h][t] = _mm256_fmadd_ps(s[h][t], d[h], acc[h][t]);
         }
-        for (int p = 0; p < 8; p++) {
+        for (int h = 0; h < 2; h++) {
+            /* finish()'s (t0 + t2) + (t1 + t3) for 8 rows at once, then the bias */
             float out[8];
-            _mm256_storeu_ps(out, acc[p]);
-            for (int i = 0; i < 2 && g * ZK_GROUP + 2 * p + i < n; i++)
-                y[g * ZK_GROUP + 2 * p + i] = finish(out + 4 * i, bias, g * ZK_GROUP + 2 * p + i);
+            _mm256_storeu_ps(out, _mm256_add_ps(_mm256_add_ps(acc[h][0], acc[h][2]), _mm256_add_ps(acc[h][1], acc[h][3])));
+            for (int i = 0; i < 8 && g * ZK_GROUP + 8 * h + i < n; i++) {
+                const int64_t row = g * ZK_GROUP + 8 * h + i;
+                y[row] = bias ? out[i] + bias[row] : out[i];
+            }
         }
     }
 }
