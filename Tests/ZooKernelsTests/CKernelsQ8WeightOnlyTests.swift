@@ -182,6 +182,38 @@ final class CKernelsQ8WeightOnlyTests: XCTestCase {
         }
     }
 
+    /// The AVX2 decode GEMV takes a faster, exactly scaled path for blocks whose x are all zero or of
+    /// magnitude in [2^-103, 2^90] and the plain one otherwise: activations on both sides of those
+    /// edges (and subnormal, huge, infinite, NaN), alone and mixed in a block, give the reference's
+    /// bits in every variant (NaNs compared as NaN).
+    func testDecodeActivationsAtThePathEdges() {
+        let edges: [Float] = [0, -0.0, 0x1p-104, 0x1p-103, -0x1p-103, 0x1.fffffep-104, 0x1p90, -0x1p90, 0x1p91, 0x1.000002p90, 0x1p100, -0x1p110, 0x1p119,
+                              Float.leastNonzeroMagnitude, Float.leastNormalMagnitude / 128, Float.greatestFiniteMagnitude, .infinity, -.infinity, .nan, 1, -3.5]
+        let n = 37, k = 32 * 24
+        var rng = CKRandom(seed: 77)
+        let (_, packed) = weights(n, k, rng: &rng)
+        // one edge value per trial (a NaN or infinity elsewhere in the row would hide every other
+        // difference): alone in a block of ordinary values, or filling a whole block, in every third block
+        for (trial, e) in edges.flatMap({ [($0, false), ($0, true)] }).enumerated() {
+            var x = CK.values(k, mode: 0, rng: &rng)
+            for b in stride(from: trial % 3, to: k / 32, by: 3) {
+                if e.1 {
+                    for i in (32 * b)..<(32 * b + 32) { x[i] = e.0 }
+                } else {
+                    x[32 * b + Int(rng.next() % 32)] = e.0
+                }
+            }
+            let want = product(nil, packed, n: n, k: k, x, m: 1, ldx: k, bias: nil, ldy: n, reference: true)
+            CK.forEachVariant { v in
+                let y = product(nil, packed, n: n, k: k, x, m: 1, ldx: k, bias: nil, ldy: n)
+                for (i, (a, b)) in zip(y, want).enumerated() where !(a.isNaN && b.isNaN) && a.bitPattern != b.bitPattern {
+                    XCTFail("\(v), trial \(trial), row \(i): \(a) != reference \(b)")
+                    return
+                }
+            }
+        }
+    }
+
     /// 1, 2 and 3 threads, and products large enough to be cut into many tasks, give the same bits.
     func testThreadCountsGiveIdenticalBits() {
         var rng = CKRandom(seed: 23)
