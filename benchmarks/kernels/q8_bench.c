@@ -17,36 +17,13 @@
    Before timing, every shape is checked bit for bit against zoo_q8_0_gemm_ref for m = 1, 128 and
    odd m, on 1 and 2 threads (rows subsampled for the 50257-row head to keep the reference quick). */
 #define _POSIX_C_SOURCE 200809L
+#include "bench_util.h"
 #include "ckernels.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static int use_cpu_time = 0;
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(use_cpu_time ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static float rnd(void) { /* xorshift64*, uniform in [-1, 1) */
-    rng_state ^= rng_state >> 12; rng_state ^= rng_state << 25; rng_state ^= rng_state >> 27;
-    return (float)((rng_state * 2685821657736338717ull) >> 40) / (float)(1u << 23) - 1.0f;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void *xalloc(size_t n) {
-    void *p = NULL;
-    if (posix_memalign(&p, 64, n ? n : 64) != 0) { fprintf(stderr, "out of memory (%zu bytes)\n", n); exit(1); }
-    return p;
-}
 
 /* y from the library on the pool vs the reference, rows [0, n) or every 7th group of 16 rows */
 static int check(zoo_pool *pool, const void *packed, const zoo_block_q8_0 *q, int64_t n, int64_t k,

@@ -10,35 +10,13 @@
    GB/s = packed weight bytes / median time per call. Before timing, every variant's q8_0w product is
    checked bit for bit against zoo_q8_0w_gemv_ref on 1 and 2 threads. */
 #define _POSIX_C_SOURCE 200809L
+#include "bench_util.h"
 #include "ckernels.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static float rnd(void) { /* xorshift64*, uniform in [-1, 1) */
-    rng_state ^= rng_state >> 12; rng_state ^= rng_state << 25; rng_state ^= rng_state >> 27;
-    return (float)((rng_state * 2685821657736338717ull) >> 40) / (float)(1u << 23) - 1.0f;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void *xalloc(size_t n) {
-    void *p = NULL;
-    if (posix_memalign(&p, 64, n ? n : 64) != 0) { fprintf(stderr, "out of memory (%zu bytes)\n", n); exit(1); }
-    return p;
-}
 
 typedef struct { const char *label, *variant; int weight_only; } kase;
 
