@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ZooTestSupport
 
 /// Hostile files through the built `zoo` under a memory limit: each must end in a clean error exit
 /// (status 2 with a "zoo: error:" line), never a crash, a kill or a hang.
@@ -138,19 +139,9 @@ final class MemoryLimitCLITests: XCTestCase {
 
     // MARK: hostile files (headers that ask for far more than the file holds)
 
-    struct Bytes {
-        var data: [UInt8] = []
-        mutating func u8(_ v: UInt8) { data.append(v) }
-        mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { data += $0 } }
-        mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { data += $0 } }
-        mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { data += $0 } }
-        mutating func str(_ s: String) { u64(UInt64(s.utf8.count)); data += s.utf8 }
-        mutating func text(_ s: String) { data += s.utf8 }
-    }
-
     func write(_ name: String, _ bytes: [UInt8]) -> String {
         let path = scratch.file(name)
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         return path
     }
 

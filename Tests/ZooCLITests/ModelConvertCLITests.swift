@@ -114,7 +114,7 @@ final class ModelConvertCLITests: XCTestCase {
     func testSafetyRules() throws {
         let s = Scratch()
         let out = s.file("exists.gguf")
-        FileManager.default.createFile(atPath: out, contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: out, contents: Data([1, 2, 3]))
         var r = try zoo(["convert", root + "/fixtures/gpt2/tiny-a", out])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("--force"), r.stderr)

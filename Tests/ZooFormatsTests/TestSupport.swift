@@ -31,19 +31,5 @@ final class ScratchFolder {
     }
 }
 
-/// Little-endian byte building for hand-made files.
-struct Bytes {
-    var data: [UInt8] = []
-    mutating func u8(_ v: UInt8) { data.append(v) }
-    mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { data += $0 } }
-    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { data += $0 } }
-    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { data += $0 } }
-    mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
-    mutating func f32(_ v: Float) { u32(v.bitPattern) }
-    mutating func str(_ s: String) { u64(UInt64(s.utf8.count)); data += s.utf8 }
-    mutating func raw(_ b: [UInt8]) { data += b }
-    mutating func text(_ s: String) { data += s.utf8 }
-}
-
 func floats(_ t: Tensor) throws -> [Double] { try t.floats().map(Double.init) }
 
