@@ -25,14 +25,7 @@ if [ -n "${MODEL:-}" ]; then
   }
   LLAMA=()
   if [ -n "${LLAMA_CPP_DIR:-}" ]; then
-    LLAMA=("${PYTHON:-python3}" -c 'import runpy, sys
-sys.path.insert(0, sys.argv[1])
-try:
-    import torchvision_shim
-except Exception:
-    pass
-sys.argv = sys.argv[2:]
-runpy.run_path(sys.argv[0], run_name="__main__")' "$ROOT/fixtures" "$LLAMA_CPP_DIR/convert_hf_to_gguf.py")
+    LLAMA=("${PYTHON:-python3}" "$ROOT/benchmarks/run_with_shim.py" "$LLAMA_CPP_DIR/convert_hf_to_gguf.py")
   fi
   cat "$MODEL"/* >/dev/null  # page cache warm for every contender alike
   LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)

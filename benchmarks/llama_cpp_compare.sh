@@ -109,14 +109,7 @@ timed() {  # timed LABEL CMD...: appends "wall_s rss_kib" to $LOG/LABEL.times
               /Maximum resident set size/ {r=$2} END {print w, r}' "$LOG/$label.time" >>"$LOG/$label.times"
 }
 # llama.cpp's converter, with the same torchvision shim transformers may need here
-LLAMA_CONVERT=("$PYTHON" -c 'import runpy, sys
-sys.path.insert(0, sys.argv[1])
-try:
-    import torchvision_shim
-except Exception:
-    pass
-sys.argv = sys.argv[2:]
-runpy.run_path(sys.argv[0], run_name="__main__")' "$ROOT/fixtures" "$LLAMA_CPP_DIR/convert_hf_to_gguf.py")
+LLAMA_CONVERT=("$PYTHON" "$ROOT/benchmarks/run_with_shim.py" "$LLAMA_CPP_DIR/convert_hf_to_gguf.py")
 cat "$MODEL"/* >/dev/null  # warm the page cache for both converters alike
 rm -f "$LOG"/conv-*.times
 for i in $(seq "$CONVERT_RUNS"); do
