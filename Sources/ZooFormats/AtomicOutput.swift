@@ -140,14 +140,9 @@ public final class AtomicOutput {
     /// a file already sized with `reserve`.
     public func write(at offset: Int, _ bytes: UnsafeRawBufferPointer) throws {
         try flush()
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress!.advanced(by: done), bytes.count - done, off_t(offset + done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ZooError("cannot write (\(String(cString: strerror(errno)))); no output was left behind", path: path)
-            }
-            done += n
+        guard let base = bytes.baseAddress else { return }
+        try repeatIO(bytes.count, failure: AtomicOutput.writeFailure) { done in
+            pwrite(fd, base.advanced(by: done), bytes.count - done, off_t(offset + done))
         }
         lock.lock(); defer { lock.unlock() }
         flushed += bytes.count
@@ -161,15 +156,10 @@ public final class AtomicOutput {
     /// cache: what the file holds), after flushing, for checks of what was really written.
     public func readBack(at offset: Int, into: UnsafeMutableRawBufferPointer) throws {
         try flush()
-        var done = 0
-        while done < into.count {
-            let n = pread(fd, into.baseAddress!.advanced(by: done), into.count - done, off_t(offset + done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ZooError("cannot read back the temporary file: \(String(cString: strerror(errno)))", path: path)
-            }
-            if n == 0 { throw ZooError("the temporary file ends at \(offset + done), expected \(offset + into.count) bytes", path: path) }
-            done += n
+        guard let base = into.baseAddress else { return }
+        try repeatIO(into.count, failure: { "cannot read back the temporary file: \($0)" },
+                     atEnd: { "the temporary file ends at \(offset + $0), expected \(offset + into.count) bytes" }) { done in
+            pread(fd, base.advanced(by: done), into.count - done, off_t(offset + done))
         }
     }
 
@@ -179,16 +169,30 @@ public final class AtomicOutput {
         if ftruncate(fd, off_t(size)) != 0 { throw ZooError("cannot size the temporary file: \(String(cString: strerror(errno)))", path: path) }
     }
 
-    /// Sequential write of the buffer's bytes (callers hold `lock` or are the only thread).
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+    private static func writeFailure(_ reason: String) -> String { "cannot write (\(reason)); no output was left behind" }
+
+    /// Calls `step(done)` (one read or write of the bytes from `done` on; a count, or -1 with errno)
+    /// until `count` bytes are done, again when a signal interrupted it. An error is thrown with
+    /// `failure(strerror)`; a 0 (end of file) with `atEnd(done)` where given, else it is tried again.
+    private func repeatIO(_ count: Int, failure: (String) -> String, atEnd: ((Int) -> String)? = nil,
+                          _ step: (Int) -> Int) throws {
         var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress!.advanced(by: done), bytes.count - done)
+        while done < count {
+            let n = step(done)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw ZooError("cannot write (\(String(cString: strerror(errno)))); no output was left behind", path: path)
+                throw ZooError(failure(String(cString: strerror(errno))), path: path)
             }
+            if n == 0, let atEnd { throw ZooError(atEnd(done), path: path) }
             done += n
+        }
+    }
+
+    /// Sequential write of the buffer's bytes (callers hold `lock` or are the only thread).
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress else { return }
+        try repeatIO(bytes.count, failure: AtomicOutput.writeFailure) { done in
+            Glibc.write(fd, base.advanced(by: done), bytes.count - done)
         }
         flushed += bytes.count
         if flushed - writebackStarted >= AtomicOutput.writebackStride {
