@@ -2,6 +2,7 @@
    saves the AVX / AVX-512 register state, ZOO_KERNEL or zoo_kernel_force() to override. */
 #define _GNU_SOURCE
 #include "zk_internal.h"
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,12 +128,21 @@ static const zk_ops *from_env(void) {
     return ops;
 }
 
+/* The first choice is made under a lock: threads that arrive together (e.g. conversion workers
+   making their first kernel call) would otherwise all write `note` at once, a data race
+   (ThreadSanitizer found it), and each print the note. */
+static pthread_mutex_t choose_lock = PTHREAD_MUTEX_INITIALIZER;
+
 const zk_ops *zk_current(void) {
     const zk_ops *ops = atomic_load_explicit(&current, memory_order_acquire);
     if (ops) return ops;
-    ops = from_env();
-    const zk_ops *expected = NULL;
-    if (!atomic_compare_exchange_strong(&current, &expected, ops)) return expected;
+    pthread_mutex_lock(&choose_lock);
+    ops = atomic_load_explicit(&current, memory_order_acquire);
+    if (!ops) {
+        ops = from_env();
+        atomic_store_explicit(&current, ops, memory_order_release);
+    }
+    pthread_mutex_unlock(&choose_lock);
     return ops;
 }
 
