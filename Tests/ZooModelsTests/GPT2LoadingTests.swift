@@ -65,4 +65,22 @@ final class GPT2LoadingTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("token_embd.weight"), "\(error)")
         }
     }
+
+    /// An n_embd so large that 4 * n_embd (the default n_inner) overflows was a trap before
+    /// validation, from config.json and from GGUF metadata alike (the CI config fuzz target found it);
+    /// now it is an error that names n_embd.
+    func testHugeEmbeddingIsAnErrorNotACrash() throws {
+        for embd in [Int.max / 4 + 1, Int.max, 1 << 62, (1 << 24) + 1] {
+            let json = try JSON.parse(#"{"model_type":"gpt2","n_embd":\#(embd),"n_layer":1,"n_head":1,"n_positions":4,"vocab_size":5}"#)
+            XCTAssertThrowsError(try GPT2Config.fromHF(json: json, path: "config.json")) { error in
+                XCTAssertTrue("\(error)".contains("n_embd is \(embd)"), "\(error)")
+            }
+            let embdTensor = try Tensor(zeros: .f32, shape: [5, 8])
+            let metadata = [MetadataEntry("gpt2.embedding_length", .uint64(UInt64(embd))), MetadataEntry("gpt2.block_count", .uint32(1)),
+                            MetadataEntry("gpt2.attention.head_count", .uint32(1)), MetadataEntry("gpt2.context_length", .uint32(4))]
+            XCTAssertThrowsError(try GPT2Config.fromGGUF(MemoryCheckpoint([("token_embd.weight", embdTensor)], metadata: metadata))) { error in
+                XCTAssertTrue("\(error)".contains("n_embd is \(embd)"), "\(error)")
+            }
+        }
+    }
 }

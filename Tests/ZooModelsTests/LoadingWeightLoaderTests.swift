@@ -7,11 +7,12 @@ import ZooTensor
 final class MemoryCheckpoint: CheckpointReader, @unchecked Sendable {
     let path = "memory.safetensors"
     let format = CheckpointFormat.safetensors
-    let metadata: [MetadataEntry] = []
+    let metadata: [MetadataEntry]
     let tensors: [TensorInfo]
     let store: [String: Tensor]
 
-    init(_ items: [(String, Tensor)]) {
+    init(_ items: [(String, Tensor)], metadata: [MetadataEntry] = []) {
+        self.metadata = metadata
         tensors = items.map { TensorInfo(name: $0.0, dtype: $0.1.dtype, shape: $0.1.shape, byteCount: $0.1.bytes.count) }
         store = Dictionary(items, uniquingKeysWith: { a, _ in a })
     }

@@ -25,7 +25,10 @@ public struct GPT2Config: Sendable, Equatable {
         self.heads = heads
         self.positions = positions
         self.vocabulary = vocabulary
-        self.inner = inner ?? 4 * embedding
+        // 4C saturates instead of trapping: an untrusted n_embd near Int.max must reach validate(),
+        // which rejects it by name, rather than crash here (found by the config fuzz target).
+        let (fourTimes, overflow) = embedding.multipliedReportingOverflow(by: 4)
+        self.inner = inner ?? (overflow ? Int.max : fourTimes)
         self.layerNormEpsilon = layerNormEpsilon
         self.activation = activation
     }
