@@ -62,6 +62,47 @@ final class FuzzModelRegressionTests: XCTestCase {
         }
     }
 
+    /// The model-gguf seeds are whole models the target must accept (load in every weight mode and
+    /// run), so that fuzzing starts from inputs that reach the forward pass rather than errors.
+    func testModelGGUFSeedsRunWholeModels() throws {
+        let folder = Self.root + "/fuzz/seeds/model-gguf"
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".gguf") }.sorted()
+        XCTAssertEqual(names, ["gpt2-f32.gguf", "gpt2-q8_0.gguf", "vit-f32.gguf", "vit-q8_0.gguf"])
+        for name in names {
+            let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
+            XCTAssertNoThrow(try data.withUnsafeBytes { try Self.replay("model-gguf", $0) }, name)
+        }
+    }
+
+    /// Image settings a file gives are checked when read, not when the first image traps on them.
+    func testPreprocessingFromFilesIsValidated() throws {
+        func timmError(_ text: String) -> String {
+            do {
+                _ = try ImagePreprocessing.fromTimm(try JSON.parse(text), imageSize: 224, path: "config.json")
+                return "accepted"
+            } catch { return "\(error)" }
+        }
+        // floor(224 / 1e-300) is no Int: it trapped in timmResizeSize before.
+        XCTAssertTrue(timmError(#"{"crop_pct":1e-300}"#).contains("crop_pct 1e-300 is out of range"), timmError(#"{"crop_pct":1e-300}"#))
+        XCTAssertTrue(timmError(#"{"crop_pct":0.001}"#).contains("at most 65535 pixels"))
+        XCTAssertEqual(timmError(#"{"crop_pct":0.00342}"#), "accepted")  // 224 / 0.00342 = 65497
+        XCTAssertTrue(timmError(#"{"input_size":[3,0,224]}"#).contains("width and height must be at least 1"))
+        XCTAssertTrue(timmError(#"{"mean":[1e300,0,0]}"#).contains("is not 3 finite numbers"))
+        XCTAssertEqual(timmError(#"{"crop_pct":0.9,"mean":[0.5,0.5,0.5],"std":[0.2,0.2,0.2]}"#), "accepted")
+        XCTAssertThrowsError(try ImagePreprocessing.fromHuggingFace(try JSON.parse(#"{"rescale_factor":1e999}"#), imageSize: 8,
+                                                                    path: "preprocessor_config.json")) { error in
+            XCTAssertTrue("\(error)".contains("rescale_factor"), "\(error)")
+        }
+        // The same settings from a ViT GGUF's vit.preprocess.* keys.
+        var p = ImagePreprocessing.timmDefaults(imageSize: 8)
+        p.cropPct = 0
+        XCTAssertThrowsError(try p.validate(path: "m.gguf"))
+        p.cropPct = .nan
+        XCTAssertThrowsError(try p.validate(path: "m.gguf"))
+        p.cropPct = 1
+        XCTAssertNoThrow(try p.validate(path: "m.gguf"))
+    }
+
     /// Splitting on the splitter itself: the parts the harness hands to each loader.
     func testSplitting() {
         let bytes: [UInt8] = [1, 2, 0, 3, 0, 4, 0, 5]

@@ -83,4 +83,24 @@ final class GPT2LoadingTests: XCTestCase {
             }
         }
     }
+
+    /// A layer count far beyond the tensors a file holds is one short error, at once (a 12 KB
+    /// fuzzed GGUF saying 1048566 blocks took over 10 s listing 12 million missing names).
+    func testLayerCountFarBeyondTheFileIsOneShortError() throws {
+        let config = try GPT2Config.fromHF(configPath: Self.fixtures + "/tiny-a/config.json")
+        var huge = config
+        huge.layers = 1_048_566
+        let reader = try Checkpoint.open(Self.fixtures + "/tiny-a/model.safetensors")
+        XCTAssertEqual(GPT2NamingTables.huggingFace.requiredTensorCount(sizes: config.sizes), 2 * 12 + 4,
+                       "12 per block (ln_1, c_attn, attn c_proj, ln_2, c_fc, mlp c_proj; weight and bias) + wte, wpe, ln_f")
+        XCTAssertEqual(reader.tensors.count, 28)
+        let start = Date()
+        XCTAssertThrowsError(try GPT2Loader.load(reader: reader, config: huge, table: GPT2NamingTables.huggingFace)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("1048566 layers need at least 12582796 tensors, the checkpoint holds \(reader.tensors.count)"), text)
+            XCTAssertLessThan(text.count, 1000, text)
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5, "refused without expanding every layer's names")
+        XCTAssertEqual(GPT2NamingTables.huggingFace.requiredTensorCount(sizes: ["L": Int.max / 2]), Int.max)
+    }
 }

@@ -8,7 +8,7 @@ import ZooFormats
 import ZooTensor
 @testable import ZooModels
 
-let modelFuzzTargets = ["tokenizer-vocab", "tokenizer-json", "tokenizer-gguf", "config", "image"]
+let modelFuzzTargets = ["tokenizer-vocab", "tokenizer-json", "tokenizer-gguf", "config", "model-gguf", "image"]
 
 struct FuzzInvariantBroken: Error, CustomStringConvertible {
     let description: String
@@ -34,6 +34,8 @@ func runModelFuzzTarget(_ target: String, _ bytes: UnsafeRawBufferPointer, check
                               checkRoundTrip: checkRoundTrip)
     case "config":
         try fuzzConfig(bytes, timmReader: timmReader)
+    case "model-gguf":
+        try fuzzModelGGUF(bytes)
     case "image":
         let image = try ImageDecoder.decode(bytes: bytes, path: "fuzz-input")
         for p in [ImagePreprocessing.huggingFaceDefaults(imageSize: 16), .timmDefaults(imageSize: 12)] {
@@ -124,4 +126,47 @@ func fuzzConfig(_ bytes: UnsafeRawBufferPointer, timmReader: () throws -> Checkp
     }
     _ = (config.tableSizes, config.numTokens, config.headDim, ViTNamingTables.table(for: config.convention))
     _ = preprocessing.height == config.imageHeight && preprocessing.width == config.imageWidth
+    exerciseGeometry(preprocessing)
+}
+
+/// The resize arithmetic the first image would run (a crop_pct of 1e-300 used to trap there).
+func exerciseGeometry(_ p: ImagePreprocessing) {
+    if p.recipe == .timm { _ = (p.timmResizeSize(width: 5, height: 7), p.timmResizeSize(width: 7, height: 5)) }
+}
+
+/// A GGUF file as `zoo run` takes it: the architecture from general.architecture, the config from
+/// the metadata, the weights through the GGUF naming table in every weight mode, then one forward
+/// pass on a tiny input whose result must have the promised size.
+func fuzzModelGGUF(_ bytes: UnsafeRawBufferPointer) throws {
+    let reader = try GGUFReader(file: MappedFile(copying: bytes, path: "fuzz-input.gguf"))
+    switch reader.metadataValue("general.architecture")?.string {
+    case "gpt2":
+        let config = try GPT2Config.fromGGUF(reader)
+        for mode in [WeightMode.auto, .f32, .q8_0, .q8_0w] {
+            let model = try GPT2Loader.load(reader: reader, config: config, table: GPT2NamingTables.gguf, mode: mode)
+            let session = model.makeSession(capacity: 3)
+            try session.forward([0, config.vocabulary - 1], logits: .all)
+            if session.logits.count != session.logitRows * config.vocabulary || session.logitRows != 2 {
+                throw FuzzInvariantBroken(description: "GPT-2 gave \(session.logitRows) rows, \(session.logits.count) logits")
+            }
+        }
+    case "vit":
+        let (config, preprocessing) = try ViTGGUFMetadata.config(reader)
+        exerciseGeometry(preprocessing)
+        // Bounded by the file (the position table holds one row per patch, the patch kernel
+        // ch * p * p columns); skipped above 4 M values only to keep fuzzing fast.
+        let values = config.numChannels * config.imageHeight * config.imageWidth
+        guard values <= 1 << 22 else { return }
+        for mode in [WeightMode.auto, .f32, .q8_0] {
+            let weights = try WeightLoader.load(reader, table: ViTNamingTables.gguf, sizes: config.tableSizes,
+                                                keepQuantized: mode != .f32)
+            let model = try ViTModel(config: config, weights: weights, mode: mode)
+            let out = try model.forward(pixels: [Float](repeating: 0.25, count: values), batch: 1)
+            if out.outputs.count != out.outputWidth || ![config.hiddenSize, config.labels.count].contains(out.outputWidth) {
+                throw FuzzInvariantBroken(description: "ViT gave \(out.outputs.count) outputs of width \(out.outputWidth)")
+            }
+        }
+    default:
+        return
+    }
 }

@@ -5,6 +5,8 @@
 //   config           config.json [0x00 preprocessor_config.json]: GPT2Config or ViTConfig (HF or
 //                    timm, completed from the timm fixture's shapes) and preprocessing, as the
 //                    loaders do before any weight is read
+//   model-gguf       a GGUF model file: config from metadata, weights through the GGUF naming table
+//                    in each weight mode, one forward pass (GPT-2 or ViT by general.architecture)
 //   image            a PNG or JPEG file: decode, then both preprocessing recipes at a small size
 // The work itself is in ModelFuzzHarness.swift (shared with the regression tests). Any ZooError
 // is fine; a crash, hang, sanitizer report or broken invariant (trap) is a finding.

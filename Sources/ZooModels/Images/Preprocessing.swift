@@ -89,6 +89,30 @@ public struct ImagePreprocessing: Sendable, Equatable {
         }
     }
 
+    /// Checks what `geometry` and `pixelValues` rely on, so that settings read from a file give an
+    /// error naming it rather than a trap when the first image arrives (crop_pct 1e-300 made
+    /// floor(size / crop_pct) too large for an Int; a zero std divides by zero).
+    public func validate(path: String?) throws {
+        if let problem = ImageLimits.problem(width: width, height: height) {
+            throw ZooError("preprocessing output: \(problem)", path: path)
+        }
+        if recipe == .timm {
+            // timm resizes the shorter side to floor(size / crop_pct) before the centre crop.
+            guard cropPct.isFinite, cropPct > 0, cropPct <= 4,
+                  Double(max(height, width)) / cropPct <= Double(ImageLimits.maxSide) else {
+                throw ZooError("crop_pct \(cropPct) is out of range: expected (0, 4] with \(max(height, width)) / crop_pct "
+                               + "at most \(ImageLimits.maxSide) pixels", path: path)
+            }
+        }
+        guard rescaleFactor.isFinite else { throw ZooError("rescale_factor \(rescaleFactor) is not a finite number", path: path) }
+        for (name, values) in [("mean", mean), ("std", std)] {
+            guard values.count == 3, values.allSatisfy(\.isFinite) else {
+                throw ZooError("image \(name) \(values) is not 3 finite numbers (one per RGB channel)", path: path)
+            }
+        }
+        if std.contains(0) { throw ZooError("image std \(std) contains 0", path: path) }
+    }
+
     /// timm/torchvision Resize(int) geometry: -> (new width, new height).
     func timmResizeSize(width w: Int, height h: Int) -> (Int, Int) {
         let sh = Int((Double(height) / cropPct).rounded(.down)), sw = Int((Double(width) / cropPct).rounded(.down))
@@ -119,6 +143,7 @@ extension ImagePreprocessing {
         if let b = json["do_normalize"]?.bool { p.doNormalize = b }
         if let m = json["image_mean"] { p.mean = try floats3(m, "image_mean", path) }
         if let s = json["image_std"] { p.std = try floats3(s, "image_std", path) }
+        try p.validate(path: path)
         return p
     }
 
@@ -144,6 +169,7 @@ extension ImagePreprocessing {
         }
         if let m = cfg["mean"] { p.mean = try floats3(m, "mean", path) }
         if let s = cfg["std"] { p.std = try floats3(s, "std", path) }
+        try p.validate(path: path)
         return p
     }
 

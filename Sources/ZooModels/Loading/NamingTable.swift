@@ -119,6 +119,20 @@ public struct NamingTable: Sendable {
         return out
     }
 
+    /// The fewest checkpoint tensors a model of `sizes` needs (its required rules), saturating at
+    /// Int.max; counted without expanding, so that a layer count read from a file stays cheap.
+    public func requiredTensorCount(sizes: [String: Int]) -> Int {
+        let layers = max(sizes["L"] ?? 0, 0)
+        var total = 0
+        for rule in rules where !rule.optional {
+            let (names, overflowed) = rule.checkpoint.count.multipliedReportingOverflow(by: rule.isPerLayer ? layers : 1)
+            let (sum, overflowedSum) = total.addingReportingOverflow(names)
+            if overflowed || overflowedSum { return Int.max }
+            total = sum
+        }
+        return total
+    }
+
     /// Whether a checkpoint name (with prefix `prefix`) is a known non-parameter buffer.
     public func isIgnored(_ name: String, prefix: String) -> Bool {
         for pattern in ignored {

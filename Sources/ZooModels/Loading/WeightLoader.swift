@@ -9,6 +9,16 @@ public enum WeightLoader {
     /// Q8_0 (a zero-copy view) in `LoadedWeights.quantized` instead of being dequantized.
     public static func load(_ reader: CheckpointReader, table: NamingTable, sizes: [String: Int],
                             keepQuantized: Bool = false) throws -> LoadedWeights {
+        // Sizes come from files: a 12 KB GGUF saying 10^6 layers would otherwise have every
+        // per-layer name expanded and compared (seconds, gigabytes) before the mismatch below is
+        // reported. Far more required names than tensors is reported at once; a near miss (a
+        // layer too many) still gets the itemised list, whose cost the file's own size bounds.
+        let required = table.requiredTensorCount(sizes: sizes)
+        if required > 4 * reader.tensors.count + 64 {
+            let layers = sizes["L"].map { "\($0) layers" } ?? "these sizes"
+            throw ZooError("does not match \(table.name): \(layers) need at least \(required == Int.max ? "2^63" : String(required)) "
+                           + "tensors, the checkpoint holds \(reader.tensors.count)", path: reader.path)
+        }
         let infos = Dictionary(reader.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let (prefix, rules) = try choosePrefix(table: table, sizes: sizes, names: infos)
 
@@ -49,7 +59,10 @@ public enum WeightLoader {
             func section(_ title: String, _ items: [String]) {
                 guard !items.isEmpty else { return }
                 lines.append("  \(items.count) \(title):")
-                lines += items.map { "    " + $0 }
+                // A whole other model's names help nobody: the first few say what is wrong.
+                let shown = 24
+                lines += items.prefix(shown).map { "    " + $0 }
+                if items.count > shown { lines.append("    ... and \(items.count - shown) more") }
             }
             section("missing", missing)
             section("wrongly shaped", misshaped)

@@ -102,6 +102,7 @@ public enum ViTGGUFMetadata {
         if let f = reader.metadataValue("vit.preprocess.crop_pct")?.double { p.cropPct = f }
         p.mean = try floats("vit.preprocess.mean")
         p.std = try floats("vit.preprocess.std")
+        try p.validate(path: path)
         return (config, p)
     }
 }
