@@ -118,6 +118,27 @@ final class MemoryLimitCLITests: XCTestCase {
         }
     }
 
+    /// GGUF models the model-gguf fuzz target flagged, and its seeds (which must run), through
+    /// `zoo bench`: load, prefill and decode (or classify) under the limit.
+    func testFuzzedGGUFModelsUnderTheLimit() throws {
+        var models: [(String, Bool)] = []
+        for (folder, valid) in [("fuzz/regressions/model-gguf", false), ("fuzz/seeds/model-gguf", true)] {
+            let dir = ZooCLI.root + "/" + folder
+            for name in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() { models.append((dir + "/" + name, valid)) }
+        }
+        XCTAssertGreaterThanOrEqual(models.count, 5)
+        for (model, valid) in models {
+            let arguments = ["bench", model, "--threads", "1", "--runs", "1", "--prompt-tokens", "2", "--gen-tokens", "2"]
+            let label = (model as NSString).lastPathComponent
+            if valid {
+                let o = try runLimited(arguments)
+                XCTAssertTrue(o.exited && o.status == 0, "\(label): status \(o.status): \(o.stderr.suffix(400))")
+            } else {
+                try expectCleanError(arguments, label)
+            }
+        }
+    }
+
     func testHostileImagesUnderTheLimit() throws {
         var images: [String] = []
         let fixtures = ZooCLI.root + "/fixtures/images"
