@@ -42,7 +42,8 @@ public final class NpzReader: CheckpointReader, @unchecked Sendable {
         let got = try prefix.withUnsafeMutableBytes { try ZipArchive.extract(member, from: file.bytes, into: $0, limit: 12, path: path) }
         var headerLength = got
         if got >= 10 {
-            headerLength = prefix[6] == 1 ? 10 + Int(prefix[8]) | Int(prefix[9]) << 8
+            // Parenthesised: Swift's | has the precedence of +, so 10 + lo | hi << 8 was (10 + lo) | hi << 8.
+            headerLength = prefix[6] == 1 ? 10 + (Int(prefix[8]) | Int(prefix[9]) << 8)
                 : 12 + (Int(prefix[8]) | Int(prefix[9]) << 8 | Int(prefix[10]) << 16 | Int(prefix[11]) << 24)
         }
         headerLength = min(headerLength, NpyHeader.maxHeaderBytes + 12, member.uncompressedSize)

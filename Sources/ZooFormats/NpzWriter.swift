@@ -24,6 +24,11 @@ public final class NpzWriter: CheckpointWriter {
         for spec in tensors {
             guard NpzWriter.canStore(spec.dtype) else { throw ZooError(".npz cannot hold \(spec.dtype.name)", path: path, tensor: spec.name) }
             if !seen.insert(spec.name).inserted { throw ZooError("tensor name used twice", path: path, tensor: spec.name) }
+            // ZIP stores a member name's length in 16 bits; a safetensors key may be longer.
+            let memberNameBytes = spec.name.utf8.count + 4  // + ".npy"
+            if memberNameBytes > Int(UInt16.max) {
+                throw ZooError("name is \(spec.name.utf8.count) bytes; a .npz member name (with .npy) holds at most \(Int(UInt16.max) - 4)", path: path, tensor: String(spec.name.prefix(64)) + "...")
+            }
             order.specs.append(spec)
             order.sizes.append(try spec.byteCount())
         }

@@ -40,10 +40,12 @@ public struct ByteReader {
     public mutating func f32(_ field: String) throws -> Float { Float(bitPattern: try u32(field)) }
     public mutating func f64(_ field: String) throws -> Double { Double(bitPattern: try u64(field)) }
 
-    /// A u64 length or count that must fit in Int and be at most `limit`.
+    /// A u64 length or count that must fit in Int and be at most `limit`. A negative limit (callers
+    /// pass "bytes left minus a record size", which a short file makes negative) allows only 0.
     public mutating func count(_ field: String, limit: Int) throws -> Int {
         let at = offset
         let raw = try u64(field)
+        let limit = max(limit, 0)
         if raw > UInt64(limit) {
             throw ZooError("\(field) at offset \(at) is \(raw), more than the limit \(limit)", path: path)
         }

@@ -10,7 +10,10 @@ public enum Quantization {
             var amax: Float = 0
             for j in 0..<32 { amax = max(amax, abs(x[b * 32 + j])) }
             let d = amax / 127
-            let id: Float = d != 0 ? 1 / d : 0
+            // A subnormal d makes 1/d infinite, and x * inf would reach Int(inf), which traps. Such a
+            // d is 0 as f16 anyway; the block becomes all zeros, as the C kernels' zk_block_scale does.
+            let inverse = 1 / d
+            let id: Float = d != 0 && inverse.isFinite ? inverse : 0
             let base = b * q8_0BlockBytes
             out.storeBytes(of: HalfFloat.f32ToF16(d).littleEndian, toByteOffset: base, as: UInt16.self)
             for j in 0..<32 {

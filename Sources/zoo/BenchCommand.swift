@@ -41,6 +41,10 @@ struct Bench: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             if runs < 1 { throw ZooError("--runs must be at least 1") }
+            try ArgumentChecks.threads(threads)
+            try ArgumentChecks.check(promptTokens, "--prompt-tokens", 1...ArgumentChecks.maxTokens)
+            try ArgumentChecks.check(genTokens, "--gen-tokens", 0...ArgumentChecks.maxTokens)
+            for b in batch { try ArgumentChecks.check(b, "--batch", 1...ArgumentChecks.maxBatch) }
             let n = KernelThreads.configure(threads)
             let mode: WeightMode = dtype?.weightMode ?? .auto
             let dtypeName = dtype?.rawValue ?? "auto"

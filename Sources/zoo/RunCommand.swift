@@ -59,7 +59,8 @@ struct Run: ParsableCommand {
                 return
             }
             guard let prompt else { throw ZooError("--prompt is required (or --image for an image classifier)") }
-            if let threads, threads < 1 { throw ZooError("--threads must be at least 1, found \(threads)") }
+            try ArgumentChecks.threads(threads)
+            try ArgumentChecks.check(maxTokens, "--max-tokens", 0...ArgumentChecks.maxTokens)
             let sampling = SamplingSettings(temperature: temperature, topK: topK, topP: topP, seed: seed)
             try sampling.validate()
             let threadCount = KernelThreads.configure(threads)

@@ -14,7 +14,7 @@ enum DemoViT {
 
 /// Image classification for `zoo run --image`: every image in one batch, top-K labels per image.
 func runImageClassification(model: String?, images: [String], top: Int, dumpLogits: String?, threads: Int?) throws {
-    if let threads, threads < 1 { throw ZooError("--threads must be at least 1, found \(threads)") }
+    try ArgumentChecks.threads(threads)
     guard top >= 1 else { throw ZooError("--top must be at least 1, found \(top)") }
     KernelThreads.configure(threads)
     let modelPath = model ?? DemoViT.path

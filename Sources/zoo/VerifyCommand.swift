@@ -70,6 +70,8 @@ struct Verify: ParsableCommand {
     func run() throws {
         var failed = false
         try runReportingErrors {
+            try ArgumentChecks.threads(threads)
+            if let maxTokens { try ArgumentChecks.check(maxTokens, "--max-tokens", 0...ArgumentChecks.maxTokens) }
             KernelThreads.configure(threads)
             if let against {
                 try compare(against: against)

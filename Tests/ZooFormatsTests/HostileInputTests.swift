@@ -226,6 +226,13 @@ final class HostileInputTests: XCTestCase {
         expectRejected("usize-lie-smaller.npz", patched(deflated, d.central + 24, le32(UInt32(d.member.uncompressedSize - 8))), "bytes")
         expectRejected("bomb.npz", patched(deflated, d.central + 24, le32(0x7FFF_FFFF)), "more than deflate can produce")
         expectRejected("deflate-crc.npz", patched(deflated, d.central + 16, le32(0x1234_5678)), "CRC")
+        // A 42-byte file: zip64 locator + EOCD with saturated counts. The record offset's limit
+        // (file size - 56) is negative; it used to trap converting that limit to UInt64.
+        var short = Bytes()
+        short.u32(0x0706_4B50); short.u32(0); short.u64(8); short.u32(1)
+        short.u32(0x0605_4B50); short.u16(0); short.u16(0); short.u16(0xFFFF); short.u16(0xFFFF)
+        short.u32(0); short.u32(0); short.u16(0)
+        expectRejected("zip64-short.npz", short.data, "zip64 end record offset at offset 8 is 8, more than the limit 0")
         // Two members with one name.
         var twice = stored
         let nameLength = Int(stored[s.central + 28]) | Int(stored[s.central + 29]) << 8

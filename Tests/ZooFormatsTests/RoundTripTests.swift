@@ -100,6 +100,35 @@ final class RoundTripTests: XCTestCase {
         XCTAssertEqual(steps.map(\.target.dtype), [.q8_0, .f32])
     }
 
+    /// Untrusted values reaching the writers: a safetensors key longer than a ZIP name can hold
+    /// (the 16-bit length used to trap in UInt16(_:)), and a tensor of tiny floats quantized to Q8_0
+    /// (1/d overflowed and Int(inf) trapped). Both convert cleanly or fail with a named error.
+    func testHostileValuesIntoWriters() throws {
+        let long = String(repeating: "w", count: 70_000)
+        let source = scratch.file("long-name.safetensors")
+        try write([(long, try Tensor(floats: [1, 2], shape: [2]))], to: source)
+        let reader = try Checkpoint.open(source)
+        XCTAssertEqual(reader.tensors.first?.name.utf8.count, 70_000)
+        let out = scratch.file("long-name.npz")
+        XCTAssertThrowsError(try TensorConverter.run(reader, steps: try TensorConverter.plan(reader, to: .npz, dtype: .keep),
+                                                     writer: try NpzWriter(path: out, force: false), metadata: [])) { error in
+            XCTAssertTrue("\(error)".contains("a .npz member name (with .npy) holds at most 65531"), "\(error)")
+            XCTAssertTrue("\(error)".contains("long-name.npz"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+
+        let tiny = try Tensor(floats: [1e-40, -2e-41] + [Float](repeating: 0, count: 30), shape: [1, 32])
+        let tinySource = scratch.file("tiny.safetensors")
+        try write([("t", tiny)], to: tinySource)
+        let tinyReader = try Checkpoint.open(tinySource)
+        let gguf = scratch.file("tiny.gguf")
+        try TensorConverter.run(tinyReader, steps: try TensorConverter.plan(tinyReader, to: .gguf, dtype: .q8_0),
+                                writer: try GGUFWriter(path: gguf, force: false), metadata: [])
+        let q = try GGUFReader(path: gguf).tensor("t")
+        XCTAssertEqual(q.dtype, .q8_0)
+        XCTAssertEqual(q.byteArray, [UInt8](repeating: 0, count: 34))  // d narrows to f16 0: a zero block
+    }
+
     func testExistingOutputIsRefusedAndUntouched() throws {
         let path = scratch.write("exists.safetensors", [1, 2, 3])
         XCTAssertThrowsError(try SafetensorsWriter(path: path, force: false)) { XCTAssertTrue("\($0)".contains("--force")) }
