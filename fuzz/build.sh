@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the fuzz binaries with swiftc (libFuzzer + AddressSanitizer), module by module, into
 # .build-fuzz/ (so it does not depend on SwiftPM's package identity):
-#   fuzz-formats  ZooTensor + ZooFormats          (targets safetensors gguf npy npz json)
+#   fuzz-formats  ZooTensor + ZooFormats          (targets safetensors gguf npy npz json convert)
 #   fuzz-models   + ZooKernels + ZooModels        (targets tokenizer-vocab tokenizer-json
 #                                                  tokenizer-gguf config model-gguf image)
 # C targets (CHash, CKernels, CImageCodec) are compiled with clang and given a module map; system
@@ -34,7 +34,7 @@ c_target CHash chash Sources/CHash/include/zoo_sha256.h Sources/CHash/sha256.c
 swift_library ZooTensor Sources/ZooTensor/*.swift
 swift_library ZooFormats Sources/ZooFormats/*.swift
 if [ "$WHAT" != models ]; then
-  swiftc "${FLAGS[@]}" -module-name FuzzFormats -o "$OUT/fuzz-formats" fuzz/targets/formats.swift \
+  swiftc "${FLAGS[@]}" -module-name FuzzFormats -o "$OUT/fuzz-formats" fuzz/targets/formats.swift fuzz/targets/ConvertInvariants.swift \
     -L "$OUT" -lZooFormats -lZooTensor "$OUT"/chash/*.o -ljson-c -lz
   echo "built $OUT/fuzz-formats"
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one or all fuzz targets for a given time each, seeded from the golden files and fixtures.
 # Usage: fuzz/run.sh [SECONDS=60] [TARGET...]
-#   file formats (fuzz-formats): safetensors gguf npy npz json
+#   file formats (fuzz-formats): safetensors gguf npy npz json convert
 #   model inputs (fuzz-models):  tokenizer-vocab tokenizer-json tokenizer-gguf config model-gguf image
 # Findings (crash-*, oom-*, timeout-*) land in fuzz/findings/<target>/; commit each one under
 # fuzz/regressions/<target>/ so the test suite replays it (FuzzRegressionTests).
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(safetensors gguf npy npz json tokenizer-vocab tokenizer-json tokenizer-gguf config model-gguf image)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(safetensors gguf npy npz json convert tokenizer-vocab tokenizer-json tokenizer-gguf config model-gguf image)
 if [ ! -x .build-fuzz/fuzz-formats ] || [ ! -x .build-fuzz/fuzz-models ]; then
   mkdir -p .build-fuzz
   fuzz/build.sh > .build-fuzz/build.log 2>&1 || { grep -v "Cannot export" .build-fuzz/build.log; echo "fuzz build failed"; exit 1; }
@@ -40,6 +40,12 @@ for t in "${TARGETS[@]}"; do
     safetensors|gguf|npy|npz|json)
       binary=.build-fuzz/fuzz-formats
       for s in $(find formats fixtures -name "*.$t" -size -64k); do cp "$s" "$corpus/seed-$(echo "$s" | tr / _)"; done ;;
+    convert)
+      # Every small checkpoint of every format, and the whole-model GGUF seeds.
+      binary=.build-fuzz/fuzz-formats
+      for s in $(find formats fixtures fuzz/seeds/model-gguf \( -name '*.safetensors' -o -name '*.gguf' -o -name '*.npy' -o -name '*.npz' \) -size -64k); do
+        cp "$s" "$corpus/seed-$(echo "$s" | tr / _)"
+      done ;;
     tokenizer-vocab)
       for d in $(find fixtures -name vocab.json -exec dirname {} \;); do
         [ -f "$d/merges.txt" ] && seed "$d" "$d/vocab.json" "$d/merges.txt" "$SAMPLE"

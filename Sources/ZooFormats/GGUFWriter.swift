@@ -39,6 +39,12 @@ public final class GGUFWriter: ChunkedCheckpointWriter {
                 guard case .uint32(let a) = entry.value, a > 0, a & (a - 1) == 0 else {
                     throw ZooError("general.alignment must be a u32 power of two", path: path)
                 }
+                // Carried over from an input file, 2^31 made a 45-byte GGUF convert into 2 GiB of
+                // padding. ggml writes 32; 64 KiB covers every page size.
+                guard a <= GGUFWriter.maxAlignment else {
+                    throw ZooError("general.alignment \(a) is above the \(GGUFWriter.maxAlignment) Zoo writes (the header and "
+                                   + "every tensor are padded to it; ggml writes 32)", path: path)
+                }
                 alignment = Int(a)
             }
             out.string(entry.key)
@@ -93,6 +99,9 @@ public final class GGUFWriter: ChunkedCheckpointWriter {
     }
 
     static func padding(_ n: Int, _ alignment: Int) -> Int { (alignment - n % alignment) % alignment }
+
+    /// The largest general.alignment written.
+    public static let maxAlignment: UInt32 = 1 << 16
 
     public func write(_ name: String, _ bytes: UnsafeRawBufferPointer) throws {
         try order.expect(name, bytes.count)

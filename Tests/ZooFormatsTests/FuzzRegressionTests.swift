@@ -28,4 +28,38 @@ final class FuzzRegressionTests: XCTestCase {
         }
         print("replayed \(replayed) fuzz regression inputs")
     }
+
+    /// The convert target's promises (ConvertInvariants.swift, a link to fuzz/targets/) on its
+    /// regressions and on every small checkpoint the repository holds, valid and hostile alike.
+    func testConversionPromisesHoldOnRegressionsAndSmallCheckpoints() throws {
+        var inputs: [String] = []
+        for folder in ["fuzz/regressions/convert", "fuzz/regressions/safetensors", "fuzz/regressions/gguf",
+                       "fuzz/regressions/npy", "fuzz/regressions/npz", "fuzz/seeds/model-gguf", "formats"] {
+            let dir = Paths.root + "/" + folder
+            guard let enumerator = FileManager.default.enumerator(atPath: dir) else { continue }
+            for case let name as String in enumerator where !name.hasSuffix(".md") && !name.hasSuffix(".py") && !name.hasSuffix(".json") {
+                let path = dir + "/" + name
+                guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                      attributes[.type] as? FileAttributeType == .typeRegular,
+                      let size = attributes[.size] as? Int, size <= 1 << 16 else { continue }
+                inputs.append(path)
+            }
+        }
+        XCTAssertGreaterThanOrEqual(inputs.count, 20)
+        var converted = 0
+        for path in inputs.sorted() {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            let file = data.withUnsafeBytes { MappedFile(copying: $0, path: (path as NSString).lastPathComponent) }
+            do {
+                try fuzzConversion(file)
+                converted += 1
+            } catch is ZooError {
+                // rejected cleanly when opened
+            } catch {
+                XCTFail("\(path): \(error)")
+            }
+        }
+        XCTAssertGreaterThanOrEqual(converted, 5, "some inputs are valid checkpoints that convert")
+        print("conversion promises checked on \(inputs.count) inputs, \(converted) opened and converted")
+    }
 }

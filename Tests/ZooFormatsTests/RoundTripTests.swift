@@ -130,6 +130,30 @@ final class RoundTripTests: XCTestCase {
         XCTAssertEqual(q.byteArray, [UInt8](repeating: 0, count: 34))  // d narrows to f16 0: a zero block
     }
 
+    /// A 45-byte GGUF with no tensors and general.alignment 2^31 is a valid file, but converting it
+    /// to GGUF carried the alignment over and padded the header to 2 GiB (4 GB resident, 12 s;
+    /// found by the convert fuzz target's invariants). The writer caps what it writes at 64 KiB.
+    func testHugeCarriedAlignmentIsRefusedByTheWriter() throws {
+        let input = Paths.root + "/fuzz/regressions/convert/gguf-alignment-2-to-31-no-tensors.gguf"
+        let reader = try Checkpoint.open(input)
+        XCTAssertEqual(reader.metadataValue("general.alignment"), .uint32(1 << 31), "the reader accepts it (a power of two)")
+        let out = scratch.file("aligned.gguf")
+        XCTAssertThrowsError(try TensorConverter.run(reader, steps: try TensorConverter.plan(reader, to: .gguf, dtype: .keep),
+                                                     writer: try GGUFWriter(path: out, force: false),
+                                                     metadata: TensorConverter.carriedMetadata(reader, to: .gguf))) { error in
+            XCTAssertTrue("\(error)".contains("general.alignment 2147483648 is above the 65536 Zoo writes"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        // The largest alignment written still round-trips.
+        let writer = try GGUFWriter(path: out, force: false)
+        try writer.begin(metadata: [MetadataEntry("general.alignment", .uint32(1 << 16))], tensors: [TensorSpec(name: "t", dtype: .f32, shape: [2])])
+        try [Float(1), 2].withUnsafeBytes { try writer.write("t", $0) }
+        try writer.finish()
+        let back = try GGUFReader(path: out)
+        XCTAssertEqual(back.alignment, 1 << 16)
+        XCTAssertEqual(try back.tensor("t").floats(), [1, 2])
+    }
+
     func testExistingOutputIsRefusedAndUntouched() throws {
         let path = scratch.write("exists.safetensors", [1, 2, 3])
         XCTAssertThrowsError(try SafetensorsWriter(path: path, force: false)) { XCTAssertTrue("\($0)".contains("--force")) }
