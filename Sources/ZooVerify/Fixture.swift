@@ -61,8 +61,15 @@ public struct Fixture: @unchecked Sendable {
         func floats(_ name: String) throws -> [Float]? { try member(name)?.floats() }
         func ints(_ name: String) throws -> [Int]? {
             guard let t = try member(name) else { return nil }
-            guard t.dtype == .i64 || t.dtype == .i32 else { throw ZooError("member '\(name)' must be int64, found \(t.dtype.name)", path: path) }
-            return try t.floats().map { Int($0) }
+            // Read exactly: through f32, ids above 2^24 came back rounded, and Int64.max became 2^63, which
+            // traps in Int(_:).
+            return try t.withUnsafeBytes { raw in
+                switch t.dtype {
+                case .i64: return (0..<t.count).map { Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
+                case .i32: return (0..<t.count).map { Int(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))) }
+                default: throw ZooError("member '\(name)' must be int64, found \(t.dtype.name)", path: path)
+                }
+            }
         }
         var samples: [TextSample] = []
         if kind == .text {

@@ -98,8 +98,26 @@ public enum Verifier {
                 if ref.count != run.logits.count { throw ZooError("prompt \(i): reference logits have \(ref.count) values, Zoo produced \(run.logits.count)", path: fixture.path) }
                 c = Metrics.compare(run.logits, ref, width: model.vocabularySize, distributions: true)
             } else {
+                let k = fixture.topK ?? 1, t = sample.inputIds.count
+                // formats/fixture-format.md: topk_ids and topk_logits [T, K], logsumexp [T]. Checked
+                // here so that a short member is an error, not an index out of range, and a missing
+                // logsumexp does not compare nothing and pass.
+                guard k >= 1 && k <= model.vocabularySize else {
+                    throw ZooError("topk is \(k); expected 1...\(model.vocabularySize) (the vocabulary)", path: fixture.path)
+                }
+                let members: [(String, Int?, Int, String)] = [
+                    ("topk_ids", sample.topkIds?.count, t * k, "[\(t), \(k)]"),
+                    ("topk_logits", sample.topkLogits?.count, t * k, "[\(t), \(k)]"),
+                    ("logsumexp", sample.logSumExp?.count, t, "[\(t)]")]
+                for (name, count, wanted, shape) in members where count != wanted {
+                    throw ZooError("prompt \(i): \(name)_\(i) must be \(shape) (a row per input position), found "
+                                   + (count.map { "\($0) values" } ?? "no such member"), path: fixture.path)
+                }
+                guard run.logits.count == t * model.vocabularySize else {
+                    throw ZooError("prompt \(i): Zoo produced \(run.logits.count) logits for \(t) positions of \(model.vocabularySize)", path: fixture.path)
+                }
                 c = Metrics.compareTopK(run.logits, vocabulary: model.vocabularySize, ids: sample.topkIds ?? [], logits: sample.topkLogits ?? [],
-                                        logSumExp: sample.logSumExp ?? [], k: fixture.topK ?? 1)
+                                        logSumExp: sample.logSumExp ?? [], k: k)
             }
             let errors = layerErrors(run.hidden, sample.hiddenStates, layers: fixture.numLayers)
             let passed = c.maxRel <= tolerance.maxRel
