@@ -13,10 +13,11 @@ struct ConversionInvariantBroken: Error, CustomStringConvertible {
     let description: String
 }
 
-/// A folder of this process's own for outputs (removed with the process's temporary files).
+/// A folder of this process's own for outputs, emptied after each conversion and removed at exit.
 let conversionScratch: String = {
     let path = NSTemporaryDirectory() + "/zoo-fuzz-convert-\(getpid())"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    atexit { _ = rmdir(conversionScratch) }
     return path
 }()
 
