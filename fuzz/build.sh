@@ -3,7 +3,7 @@
 # .build-fuzz/ (so it does not depend on SwiftPM's package identity):
 #   fuzz-formats  ZooTensor + ZooFormats          (targets safetensors gguf npy npz json convert)
 #   fuzz-models   + ZooKernels + ZooModels        (targets tokenizer-vocab tokenizer-json
-#                                                  tokenizer-gguf config model-gguf image)
+#                                                  tokenizer-gguf config model-gguf model-folder image)
 # C targets (CHash, CKernels, CImageCodec) are compiled with clang and given a module map; system
 # libraries (json-c, zlib, libpng, libjpeg) are linked uninstrumented.
 # Usage: fuzz/build.sh [formats|models]   (both by default)

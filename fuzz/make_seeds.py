@@ -4,8 +4,11 @@ far above the fuzzers' 64 KB input limit):
 - tokenizer-gguf: small GGUF files holding only GPT-2 tokenizer metadata (tokenizer.ggml.*), from
   the tiny-a and demo-gpt2 fixtures' vocab.json + merges.txt;
 - model-gguf: a few-KB GPT-2 in llama.cpp's GGUF layout (f32 and Q8_0 weights) and a ViT in Zoo's
-  GGUF layout (formats/vit-gguf.md), random weights, widths a multiple of 32 so Q8_0 runs int8.
-Needs the `gguf` and `numpy` packages. Usage: python3 fuzz/make_seeds.py (from anywhere)."""
+  GGUF layout (formats/vit-gguf.md), random weights, widths a multiple of 32 so Q8_0 runs int8;
+- model-folder: config.json, a zero byte, model.safetensors: a few-KB GPT-2 and ViT saved by
+  transformers' save_pretrained and a timm ViT (random weights, the same sizes).
+Needs the `gguf`, `numpy`, `torch`, `transformers`, `timm` and `safetensors` packages.
+Usage: python3 fuzz/make_seeds.py (from anywhere)."""
 import json
 import os
 
@@ -121,6 +124,44 @@ def vit_gguf(out, q8):
     w.close()
 
 
+def folder_seed(out, config, tensors):
+    """config.json 0x00 model.safetensors, the model-folder target's layout."""
+    from safetensors.numpy import save
+    with open(out, "wb") as f:
+        f.write(json.dumps(config, indent=1).encode() + b"\0" + save(tensors))
+
+
+def model_folder_seeds(seeds):
+    import sys
+    import tempfile
+    sys.path.insert(0, os.path.join(ROOT, "fixtures"))
+    import torchvision_shim  # noqa: F401  (must precede transformers/timm)
+    import timm
+    import torch
+    import transformers
+    from safetensors.numpy import load_file
+    torch.manual_seed(9)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, model in [
+            ("gpt2-hf", transformers.GPT2LMHeadModel(transformers.GPT2Config(
+                n_embd=32, n_layer=1, n_head=2, n_positions=5, vocab_size=11, bos_token_id=10, eos_token_id=10))),
+            ("vit-hf", transformers.ViTForImageClassification(transformers.ViTConfig(
+                hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, image_size=8,
+                patch_size=4, num_labels=3))),
+        ]:
+            folder = os.path.join(tmp, name)
+            model.save_pretrained(folder, safe_serialization=True)
+            config = json.load(open(os.path.join(folder, "config.json")))
+            folder_seed(os.path.join(seeds, name + ".seed"), config, load_file(os.path.join(folder, "model.safetensors")))
+    kwargs = {"img_size": 8, "patch_size": 4, "embed_dim": 32, "depth": 1, "num_heads": 2, "mlp_ratio": 2}
+    vit = timm.create_model("vit_base_patch16_224", pretrained=False, num_classes=3, **kwargs)
+    config = {"architecture": "vit_base_patch16_224", "num_classes": 3, "num_features": 32, "global_pool": "token",
+              "model_args": kwargs, "pretrained_cfg": {"input_size": [3, 8, 8], "interpolation": "bicubic",
+                                                       "crop_pct": 0.9, "mean": [0.5] * 3, "std": [0.5] * 3}}
+    folder_seed(os.path.join(seeds, "vit-timm.seed"), config,
+                {k: v.detach().numpy().copy() for k, v in vit.state_dict().items()})
+
+
 if __name__ == "__main__":
     seeds = os.path.join(ROOT, "fuzz", "seeds", "tokenizer-gguf")
     os.makedirs(seeds, exist_ok=True)
@@ -131,3 +172,6 @@ if __name__ == "__main__":
     for q8 in (False, True):
         gpt2_gguf(os.path.join(models, f"gpt2-{'q8_0' if q8 else 'f32'}.gguf"), q8)
         vit_gguf(os.path.join(models, f"vit-{'q8_0' if q8 else 'f32'}.gguf"), q8)
+    folders = os.path.join(ROOT, "fuzz", "seeds", "model-folder")
+    os.makedirs(folders, exist_ok=True)
+    model_folder_seeds(folders)

@@ -2,7 +2,7 @@
 # Runs one or all fuzz targets for a given time each, seeded from the golden files and fixtures.
 # Usage: fuzz/run.sh [SECONDS=60] [TARGET...]
 #   file formats (fuzz-formats): safetensors gguf npy npz json convert
-#   model inputs (fuzz-models):  tokenizer-vocab tokenizer-json tokenizer-gguf config model-gguf image
+#   model inputs (fuzz-models):  tokenizer-vocab tokenizer-json tokenizer-gguf config model-gguf model-folder image
 # Findings (crash-*, oom-*, timeout-*) land in fuzz/findings/<target>/; commit each one under
 # fuzz/regressions/<target>/ so the test suite replays it (FuzzRegressionTests).
 set -euo pipefail
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(safetensors gguf npy npz json convert tokenizer-vocab tokenizer-json tokenizer-gguf config model-gguf image)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(safetensors gguf npy npz json convert tokenizer-vocab tokenizer-json tokenizer-gguf config model-gguf model-folder image)
 if [ ! -x .build-fuzz/fuzz-formats ] || [ ! -x .build-fuzz/fuzz-models ]; then
   mkdir -p .build-fuzz
   fuzz/build.sh > .build-fuzz/build.log 2>&1 || { grep -v "Cannot export" .build-fuzz/build.log; echo "fuzz build failed"; exit 1; }
@@ -53,8 +53,8 @@ for t in "${TARGETS[@]}"; do
     tokenizer-json)
       max_len=131072  # the demo GPT-2's tokenizer.json is 119 KB
       for f in $(find fixtures -name tokenizer.json); do seed "$f" "$f" "$SAMPLE"; done ;;
-    tokenizer-gguf|model-gguf)
-      for s in fuzz/seeds/$t/*.gguf; do cp "$s" "$corpus/seed-$(basename "$s")"; done ;;
+    tokenizer-gguf|model-gguf|model-folder)
+      for s in fuzz/seeds/$t/*; do cp "$s" "$corpus/seed-$(basename "$s")"; done ;;
     config)
       for f in $(find fixtures -name config.json); do
         pp=$(dirname "$f")/preprocessor_config.json

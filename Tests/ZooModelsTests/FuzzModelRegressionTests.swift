@@ -62,15 +62,18 @@ final class FuzzModelRegressionTests: XCTestCase {
         }
     }
 
-    /// The model-gguf seeds are whole models the target must accept (load in every weight mode and
-    /// run), so that fuzzing starts from inputs that reach the forward pass rather than errors.
-    func testModelGGUFSeedsRunWholeModels() throws {
-        let folder = Self.root + "/fuzz/seeds/model-gguf"
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".gguf") }.sorted()
-        XCTAssertEqual(names, ["gpt2-f32.gguf", "gpt2-q8_0.gguf", "vit-f32.gguf", "vit-q8_0.gguf"])
-        for name in names {
-            let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
-            XCTAssertNoThrow(try data.withUnsafeBytes { try Self.replay("model-gguf", $0) }, name)
+    /// The model-gguf and model-folder seeds are whole models the targets must accept (load in
+    /// every weight mode and run), so that fuzzing starts from inputs that reach the forward pass.
+    func testModelSeedsRunWholeModels() throws {
+        for (target, expected) in [("model-gguf", ["gpt2-f32.gguf", "gpt2-q8_0.gguf", "vit-f32.gguf", "vit-q8_0.gguf"]),
+                                   ("model-folder", ["gpt2-hf.seed", "vit-hf.seed", "vit-timm.seed"])] {
+            let folder = Self.root + "/fuzz/seeds/" + target
+            let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+            XCTAssertEqual(names, expected)
+            for name in names {
+                let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
+                XCTAssertNoThrow(try data.withUnsafeBytes { try Self.replay(target, $0) }, "\(target)/\(name)")
+            }
         }
     }
 

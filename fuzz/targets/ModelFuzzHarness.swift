@@ -8,7 +8,7 @@ import ZooFormats
 import ZooTensor
 @testable import ZooModels
 
-let modelFuzzTargets = ["tokenizer-vocab", "tokenizer-json", "tokenizer-gguf", "config", "model-gguf", "image"]
+let modelFuzzTargets = ["tokenizer-vocab", "tokenizer-json", "tokenizer-gguf", "config", "model-gguf", "model-folder", "image"]
 
 struct FuzzInvariantBroken: Error, CustomStringConvertible {
     let description: String
@@ -36,6 +36,8 @@ func runModelFuzzTarget(_ target: String, _ bytes: UnsafeRawBufferPointer, check
         try fuzzConfig(bytes, timmReader: timmReader)
     case "model-gguf":
         try fuzzModelGGUF(bytes)
+    case "model-folder":
+        try fuzzModelFolder(bytes)
     case "image":
         let image = try ImageDecoder.decode(bytes: bytes, path: "fuzz-input")
         for p in [ImagePreprocessing.huggingFaceDefaults(imageSize: 16), .timmDefaults(imageSize: 12)] {
@@ -141,32 +143,58 @@ func fuzzModelGGUF(_ bytes: UnsafeRawBufferPointer) throws {
     let reader = try GGUFReader(file: MappedFile(copying: bytes, path: "fuzz-input.gguf"))
     switch reader.metadataValue("general.architecture")?.string {
     case "gpt2":
-        let config = try GPT2Config.fromGGUF(reader)
-        for mode in [WeightMode.auto, .f32, .q8_0, .q8_0w] {
-            let model = try GPT2Loader.load(reader: reader, config: config, table: GPT2NamingTables.gguf, mode: mode)
-            let session = model.makeSession(capacity: 3)
-            try session.forward([0, config.vocabulary - 1], logits: .all)
-            if session.logits.count != session.logitRows * config.vocabulary || session.logitRows != 2 {
-                throw FuzzInvariantBroken(description: "GPT-2 gave \(session.logitRows) rows, \(session.logits.count) logits")
-            }
-        }
+        try runGPT2(reader, try GPT2Config.fromGGUF(reader), GPT2NamingTables.gguf)
     case "vit":
         let (config, preprocessing) = try ViTGGUFMetadata.config(reader)
         exerciseGeometry(preprocessing)
-        // Bounded by the file (the position table holds one row per patch, the patch kernel
-        // ch * p * p columns); skipped above 4 M values only to keep fuzzing fast.
-        let values = config.numChannels * config.imageHeight * config.imageWidth
-        guard values <= 1 << 22 else { return }
-        for mode in [WeightMode.auto, .f32, .q8_0] {
-            let weights = try WeightLoader.load(reader, table: ViTNamingTables.gguf, sizes: config.tableSizes,
-                                                keepQuantized: mode != .f32)
-            let model = try ViTModel(config: config, weights: weights, mode: mode)
-            let out = try model.forward(pixels: [Float](repeating: 0.25, count: values), batch: 1)
-            if out.outputs.count != out.outputWidth || ![config.hiddenSize, config.labels.count].contains(out.outputWidth) {
-                throw FuzzInvariantBroken(description: "ViT gave \(out.outputs.count) outputs of width \(out.outputWidth)")
-            }
-        }
+        try runViT(reader, config, ViTNamingTables.gguf)
     default:
         return
+    }
+}
+
+/// config.json 0x00 model.safetensors: a Hugging Face GPT-2 or ViT folder, or a timm ViT, as
+/// `zoo run FOLDER` loads it (Conv1D transposes, fused q/k/v, reshaped tokens), then one forward pass.
+func fuzzModelFolder(_ bytes: UnsafeRawBufferPointer) throws {
+    let p = fuzzParts(bytes, 2)
+    guard let configBytes = p[0], let weightBytes = p[1] else { return }
+    let json = try JSON.parse(configBytes, what: "config.json", path: "config.json")
+    let reader = try Checkpoint.open(MappedFile(copying: weightBytes, path: "model.safetensors"), as: .safetensors)
+    if json["architecture"]?.string != nil {
+        let config = try ViTConfig.fromTimm(json, reader: reader, path: "config.json")
+        try runViT(reader, config, ViTNamingTables.table(for: config.convention))
+    } else if json["model_type"]?.string == "vit" {
+        let config = try ViTConfig.fromHuggingFace(json, path: "config.json")
+        try runViT(reader, config, ViTNamingTables.table(for: config.convention))
+    } else {
+        try runGPT2(reader, try GPT2Config.fromHF(json: json, path: "config.json"), GPT2NamingTables.huggingFace)
+    }
+}
+
+/// Loads a GPT-2 in every weight mode and runs 2 tokens; every row's logits must come back.
+func runGPT2(_ reader: CheckpointReader, _ config: GPT2Config, _ table: NamingTable) throws {
+    for mode in [WeightMode.auto, .f32, .q8_0, .q8_0w] {
+        let model = try GPT2Loader.load(reader: reader, config: config, table: table, mode: mode)
+        let session = model.makeSession(capacity: 3)
+        try session.forward([0, config.vocabulary - 1], logits: .all)
+        if session.logits.count != session.logitRows * config.vocabulary || session.logitRows != 2 {
+            throw FuzzInvariantBroken(description: "GPT-2 gave \(session.logitRows) rows, \(session.logits.count) logits")
+        }
+    }
+}
+
+/// Loads a ViT in every weight mode and classifies one constant image.
+func runViT(_ reader: CheckpointReader, _ config: ViTConfig, _ table: NamingTable) throws {
+    // Bounded by the file (the position table holds one row per patch, the patch kernel
+    // ch * p * p columns); skipped above 4 M values only to keep fuzzing fast.
+    let values = config.numChannels * config.imageHeight * config.imageWidth
+    guard values <= 1 << 22 else { return }
+    for mode in [WeightMode.auto, .f32, .q8_0] {
+        let weights = try WeightLoader.load(reader, table: table, sizes: config.tableSizes, keepQuantized: mode != .f32)
+        let model = try ViTModel(config: config, weights: weights, mode: mode)
+        let out = try model.forward(pixels: [Float](repeating: 0.25, count: values), batch: 1)
+        if out.outputs.count != out.outputWidth || ![config.hiddenSize, config.labels.count].contains(out.outputWidth) {
+            throw FuzzInvariantBroken(description: "ViT gave \(out.outputs.count) outputs of width \(out.outputWidth)")
+        }
     }
 }

@@ -7,6 +7,8 @@
 //                    loaders do before any weight is read
 //   model-gguf       a GGUF model file: config from metadata, weights through the GGUF naming table
 //                    in each weight mode, one forward pass (GPT-2 or ViT by general.architecture)
+//   model-folder     config.json 0x00 model.safetensors: a Hugging Face GPT-2 / ViT or timm ViT folder,
+//                    loaded through its naming table in each weight mode, one forward pass
 //   image            a PNG or JPEG file: decode, then both preprocessing recipes at a small size
 // The work itself is in ModelFuzzHarness.swift (shared with the regression tests). Any ZooError
 // is fine; a crash, hang, sanitizer report or broken invariant (trap) is a finding.
