@@ -131,8 +131,9 @@ final class RoundTripTests: XCTestCase {
     }
 
     /// A 45-byte GGUF with no tensors and general.alignment 2^31 is a valid file, but converting it
-    /// to GGUF carried the alignment over and padded the header to 2 GiB (4 GB resident, 12 s;
-    /// found by the convert fuzz target's invariants). The writer caps what it writes at 64 KiB.
+    /// to GGUF carried the alignment over and padded the header to 2 GiB (4 GB resident, 12 s; seen
+    /// while auditing, and an out-of-memory finding of the convert fuzz target). The writer caps
+    /// what it writes at 64 KiB.
     func testHugeCarriedAlignmentIsRefusedByTheWriter() throws {
         let input = Paths.root + "/fuzz/regressions/convert/gguf-alignment-2-to-31-no-tensors.gguf"
         let reader = try Checkpoint.open(input)
