@@ -81,19 +81,7 @@ final class CKernelsF32GemmTests: XCTestCase {
         for (i, (m, n, k)) in shapes.enumerated() {
             let (x, w, b) = data(m, n, k, seed: UInt64(100 + i))
             let y = reference(w, n: n, k: k, x, m: m, ldx: k, bias: b, ldy: n)
-            let u = pow(2.0, -24.0)
-            for r in 0..<m {
-                for j in 0..<n {
-                    var exact = Double(b[j]), magnitude = abs(Double(b[j]))
-                    for p in 0..<k {
-                        let t = Double(x[r * k + p]) * Double(w[j * k + p])
-                        exact += t
-                        magnitude += abs(t)
-                    }
-                    let bound = Double(k + 1) * u * magnitude * 1.0001
-                    XCTAssertLessThanOrEqual(abs(Double(y[r * n + j]) - exact), bound, "M=\(m) N=\(n) K=\(k) [\(r), \(j)]")
-                }
-            }
+            CK.assertWithinSummationBound(y, x, w, bias: b, m: m, n: n, k: k)
         }
         // closed form: x = 1..K, w = 1 gives K(K+1)/2, exact in f32 for K = 1000 (500500 < 2^24)
         let k = 1000

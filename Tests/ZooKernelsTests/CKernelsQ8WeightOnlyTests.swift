@@ -134,19 +134,7 @@ final class CKernelsQ8WeightOnlyTests: XCTestCase {
             let x = (0..<(m * k)).map { _ in rng.float() * 3 }
             let bias = (0..<n).map { _ in rng.float() }
             let y = product(nil, packed, n: n, k: k, x, m: m, ldx: k, bias: bias, ldy: n)
-            let u = pow(2.0, -24.0)
-            for r in 0..<m {
-                for j in 0..<n {
-                    var exact = Double(bias[j]), magnitude = abs(Double(bias[j]))
-                    for p in 0..<k {
-                        let t = Double(x[r * k + p]) * Double(w[j * k + p])
-                        exact += t
-                        magnitude += abs(t)
-                    }
-                    XCTAssertLessThanOrEqual(abs(Double(y[r * n + j]) - exact), Double(k + 1) * u * magnitude * 1.0001,
-                                             "M=\(m) N=\(n) K=\(k) [\(r), \(j)]")
-                }
-            }
+            CK.assertWithinSummationBound(y, x, w, bias: bias, m: m, n: n, k: k)
         }
     }
 

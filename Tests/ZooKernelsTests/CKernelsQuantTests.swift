@@ -52,6 +52,27 @@ enum CK {
         return y
     }
 
+    /// Checks y = x W^T + bias against the exact sum (each f32 product is exact in double):
+    /// |y - exact| <= (K + 1) 2^-24 (sum|x w| + |b|), up to the 1/(1 - K u) factor (< 1.0001 for the
+    /// sizes tested), the bound of K roundings in sequence plus one for the bias.
+    /// x: [m, k], w: [n, k], y: [m, n]
+    static func assertWithinSummationBound(_ y: [Float], _ x: [Float], _ w: [Float], bias: [Float], m: Int, n: Int, k: Int,
+                                           file: StaticString = #filePath, line: UInt = #line) {
+        let u = pow(2.0, -24.0)
+        for r in 0..<m {
+            for j in 0..<n {
+                var exact = Double(bias[j]), magnitude = abs(Double(bias[j]))
+                for p in 0..<k {
+                    let t = Double(x[r * k + p]) * Double(w[j * k + p])
+                    exact += t
+                    magnitude += abs(t)
+                }
+                XCTAssertLessThanOrEqual(abs(Double(y[r * n + j]) - exact), Double(k + 1) * u * magnitude * 1.0001,
+                                         "M=\(m) N=\(n) K=\(k) [\(r), \(j)]", file: file, line: line)
+            }
+        }
+    }
+
     /// Bit patterns, so that comparisons are exact (and NaNs compare equal to themselves).
     static func bits(_ a: [Float]) -> [UInt32] { a.map(\.bitPattern) }
 
