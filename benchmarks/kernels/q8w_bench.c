@@ -44,12 +44,8 @@ int main(int argc, char **argv) {
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int64_t n = shapes[s][0], k = shapes[s][1];
         char name[32];
-        snprintf(name, sizeof name, "%lldx%lld", (long long)n, (long long)k);
-        if (only_shape && !strstr(name, only_shape)) continue;
-        float *w = xalloc((size_t)(n * k) * 4), *x = xalloc((size_t)k * 4), *bias = xalloc((size_t)n * 4);
-        for (int64_t i = 0; i < n * k; i++) w[i] = rnd() * 0.05f;
-        for (int64_t i = 0; i < k; i++) x[i] = rnd() * 2.0f;
-        for (int64_t i = 0; i < n; i++) bias[i] = rnd();
+        float *w, *x, *bias;
+        if (!random_problem(n, k, 1, only_shape, name, &w, &x, &bias)) continue;
         zoo_block_q8_0 *q = xalloc((size_t)(n * k / 32) * sizeof(zoo_block_q8_0));
         for (int64_t r = 0; r < n; r++) zoo_q8_0_quantize_row(w + r * k, q + r * (k / 32), k);
         free(w);
