@@ -160,10 +160,7 @@ extension ImagePreprocessing {
             default: throw ZooError("timm interpolation '\(interp)' is not supported; expected bicubic or bilinear", path: path)
             }
         }
-        if let c = cfg["crop_pct"]?.double {
-            guard c > 0, c <= 4 else { throw ZooError("crop_pct \(c) out of range (0, 4]", path: path) }
-            p.cropPct = c
-        }
+        if let c = cfg["crop_pct"]?.double { p.cropPct = c }  // range checked by validate below
         if let mode = cfg["crop_mode"]?.string, mode != "center" {
             throw ZooError("timm crop_mode '\(mode)' is not supported; expected 'center'", path: path)
         }
